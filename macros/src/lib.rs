@@ -1,0 +1,133 @@
+//! `#[corio::main]` and `#[corio::test]`: run an `async fn` on a fresh corio runtime.
+//!
+//! Written on `proc_macro` alone (no syn/quote) to keep corio's build light: the attribute
+//! only needs to drop the `async` keyword and wrap the body.
+#![deny(missing_docs)]
+
+use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenStream, TokenTree};
+
+/// Run `async fn main` on a corio runtime.
+///
+/// ```ignore
+/// #[corio::main]
+/// async fn main() {
+///     corio::time::sleep(std::time::Duration::from_millis(1)).await;
+/// }
+/// ```
+///
+/// Accepts `#[corio::main(seed = 7)]` like `#[corio::test]`.
+#[proc_macro_attribute]
+pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand(attr, item, false)
+}
+
+/// Run an `async fn` test on a fresh corio runtime; `#[corio::test(seed = 7)]` runs it with
+/// deterministic shuffled scheduling (see `Builder::seed`).
+///
+/// ```ignore
+/// #[corio::test(seed = 7)]
+/// async fn spawns() {
+///     assert_eq!(corio::spawn(async { 1 }).await.unwrap(), 1);
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand(attr, item, true)
+}
+
+fn expand(attr: TokenStream, item: TokenStream, is_test: bool) -> TokenStream {
+    let seed = match parse_seed(attr) {
+        Ok(seed) => seed,
+        Err(message) => return compile_error(&message, Span::call_site()),
+    };
+    let mut tokens: Vec<TokenTree> = item.into_iter().collect();
+    // The body is the last token: a brace group.
+    let body = match tokens.pop() {
+        Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace => g,
+        _ => return compile_error("expected an `async fn` with a body", Span::call_site()),
+    };
+    let async_at = tokens
+        .iter()
+        .position(|t| matches!(t, TokenTree::Ident(i) if i.to_string() == "async"));
+    let Some(async_at) = async_at else {
+        return compile_error(
+            "the function must be `async fn` (corio runs its body on the event loop)",
+            body.span(),
+        );
+    };
+    tokens.remove(async_at);
+
+    // ::corio::Runtime::builder()[.seed(N)].build().expect(..).block_on(async move BODY)
+    let mut runtime: TokenStream = "::corio::Runtime::builder()".parse().unwrap();
+    if let Some(seed) = seed {
+        runtime.extend(
+            format!(".seed({seed}u64)")
+                .parse::<TokenStream>()
+                .unwrap(),
+        );
+    }
+    runtime.extend(
+        ".build().expect(\"corio: cannot create the runtime\").block_on(async move"
+            .parse::<TokenStream>()
+            .unwrap(),
+    );
+    let mut call: Vec<TokenTree> = runtime.into_iter().collect();
+    // The last token is the `(` group we opened as text: rebuild it with the body inside.
+    let open = call.pop();
+    let mut inside: Vec<TokenTree> = match open {
+        Some(TokenTree::Group(g)) => g.stream().into_iter().collect(),
+        _ => Vec::new(),
+    };
+    inside.push(TokenTree::Group(body.clone()));
+    call.push(TokenTree::Group(Group::new(
+        Delimiter::Parenthesis,
+        inside.into_iter().collect(),
+    )));
+    let new_body = Group::new(Delimiter::Brace, call.into_iter().collect());
+
+    let mut out = TokenStream::new();
+    if is_test {
+        out.extend("#[::core::prelude::v1::test]".parse::<TokenStream>().unwrap());
+    }
+    out.extend(tokens);
+    out.extend([TokenTree::Group(new_body)]);
+    out
+}
+
+/// Accepts nothing, or `seed = <integer>`.
+fn parse_seed(attr: TokenStream) -> Result<Option<u64>, String> {
+    let tokens: Vec<TokenTree> = attr.into_iter().collect();
+    match tokens.as_slice() {
+        [] => Ok(None),
+        [TokenTree::Ident(name), TokenTree::Punct(eq), TokenTree::Literal(value)]
+            if name.to_string() == "seed" && eq.as_char() == '=' =>
+        {
+            let text = value.to_string();
+            let digits = text.trim_end_matches("u64").replace('_', "");
+            digits
+                .parse::<u64>()
+                .map(Some)
+                .map_err(|_| format!("`seed` must be an unsigned integer, got `{text}`"))
+        }
+        _ => Err("unknown attribute arguments: expected nothing or `seed = <u64>`".into()),
+    }
+}
+
+fn compile_error(message: &str, span: Span) -> TokenStream {
+    let mut lit = Literal::string(message);
+    lit.set_span(span);
+    let mut group = Group::new(Delimiter::Parenthesis, TokenTree::Literal(lit).into());
+    group.set_span(span);
+    let mut bang = Punct::new('!', Spacing::Alone);
+    bang.set_span(span);
+    let mut semi = Punct::new(';', Spacing::Alone);
+    semi.set_span(span);
+    [
+        TokenTree::Ident(Ident::new("compile_error", span)),
+        TokenTree::Punct(bang),
+        TokenTree::Group(group),
+        TokenTree::Punct(semi),
+    ]
+    .into_iter()
+    .collect()
+}

@@ -1,0 +1,482 @@
+//! The event loop: `Runtime`, its `Builder`, and `Core`, the single-threaded state a runtime
+//! owns (run queue, task slab, timers, reactor).
+//!
+//! One turn of the loop:
+//! 1. poll the `block_on` future if it was woken;
+//! 2. run ready tasks in FIFO order of their wake-ups (or seeded-random order), until the
+//!    queue is empty or `event_interval` polls have been made;
+//! 3. turn the reactor: `epoll_wait` with timeout 0 if work is still queued, else until the
+//!    next timer deadline; fire due timers; drain wakes injected by other threads.
+//!
+//! Step 3 is skipped while the budget lasts, so `yield_now` costs no syscall.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::marker::PhantomData;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use slab::Slab;
+
+use crate::blocking::BlockingPool;
+use crate::context;
+use crate::reactor::Reactor;
+use crate::remote::Remote;
+use crate::rng::SplitMix64;
+use crate::task::raw::{TaskPtr, CANCELLED, COMPLETE, RUNNING, SCHEDULED};
+use crate::task::{waker, JoinHandle};
+use crate::time::Timers;
+
+const DEFAULT_EVENT_INTERVAL: u32 = 61;
+const DEFAULT_BLOCKING_THREADS: usize = 64;
+const DEFAULT_BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+/// Configures and builds a [`Runtime`].
+///
+/// ```
+/// let rt = corio_runtime::Runtime::builder()
+///     .event_interval(31)
+///     .blocking_threads(4)
+///     .seed(7)
+///     .build()
+///     .unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    event_interval: u32,
+    blocking_threads: usize,
+    blocking_keep_alive: Duration,
+    seed: Option<u64>,
+}
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder {
+            event_interval: DEFAULT_EVENT_INTERVAL,
+            blocking_threads: DEFAULT_BLOCKING_THREADS,
+            blocking_keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
+            seed: None,
+        }
+    }
+}
+
+impl Builder {
+    /// A builder with the defaults: `event_interval` 61, 64 blocking threads, FIFO scheduling.
+    ///
+    /// ```
+    /// let rt = corio_runtime::Builder::new().build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// How many task polls run between two looks at the OS for I/O events and timers while
+    /// tasks keep being ready (default 61). Lower: fairer to I/O; higher: fewer syscalls.
+    /// Values below 1 are treated as 1.
+    ///
+    /// ```
+    /// let rt = corio_runtime::Builder::new().event_interval(1).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn event_interval(mut self, polls: u32) -> Builder {
+        self.event_interval = polls.max(1);
+        self
+    }
+
+    /// The most OS threads `spawn_blocking` may run at once (default 64; at least 1).
+    ///
+    /// ```
+    /// let rt = corio_runtime::Builder::new().blocking_threads(2).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn blocking_threads(mut self, threads: usize) -> Builder {
+        self.blocking_threads = threads.max(1);
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for work before it exits (default 10 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = corio_runtime::Builder::new()
+    ///     .blocking_keep_alive(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn blocking_keep_alive(mut self, keep_alive: Duration) -> Builder {
+        self.blocking_keep_alive = keep_alive;
+        self
+    }
+
+    /// Deterministic shuffled scheduling: ready tasks are picked in an order drawn from a
+    /// generator seeded with `seed`, instead of FIFO. The same program with the same seed runs
+    /// its tasks in the same order, so a failing interleaving can be replayed.
+    ///
+    /// ```
+    /// let rt = corio_runtime::Builder::new().seed(42).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Builder {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// Create the runtime: an epoll (kqueue) instance, its waker, and an empty task set.
+    /// Errors are those of creating the OS poller.
+    ///
+    /// ```
+    /// let rt = corio_runtime::Builder::new().build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn build(self) -> io::Result<Runtime> {
+        let (reactor, waker) = Reactor::new()?;
+        let remote = Arc::new(Remote::new(waker));
+        let core = Core {
+            run_queue: RefCell::new(VecDeque::with_capacity(64)),
+            tasks: RefCell::new(Slab::with_capacity(64)),
+            current: Cell::new(None),
+            main_queued: Cell::new(false),
+            next_id: Cell::new(1),
+            rng: self.seed.map(|s| RefCell::new(SplitMix64::new(s))),
+            remote,
+            timers: Rc::new(Timers::new()),
+            reactor: Rc::new(reactor),
+            blocking: BlockingPool::new(self.blocking_threads, self.blocking_keep_alive),
+            shutting_down: Cell::new(false),
+            event_interval: self.event_interval,
+            live: Cell::new(0),
+            injected: RefCell::new(Vec::new()),
+        };
+        Ok(Runtime {
+            core: Rc::new(core),
+            _not_send: PhantomData,
+        })
+    }
+}
+
+/// A single-threaded async runtime: one event loop, many tasks.
+///
+/// Tasks are `!Send`-friendly: `spawn` takes any `Future + 'static`. The runtime itself is
+/// `!Send`; create one per thread if you want several loops. Dropping it drops every task
+/// still alive (their destructors run, on this thread).
+///
+/// ```
+/// use corio_runtime::{Runtime, spawn};
+/// let rt = Runtime::new().unwrap();
+/// let out = rt.block_on(async {
+///     let h = spawn(async { 20 + 1 });
+///     h.await.unwrap() * 2
+/// });
+/// assert_eq!(out, 42);
+/// ```
+pub struct Runtime {
+    core: Rc<Core>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("tasks", &self.core.tasks.borrow().len())
+            .field("event_interval", &self.core.event_interval)
+            .field("seeded", &self.core.rng.is_some())
+            .finish()
+    }
+}
+
+impl Runtime {
+    /// A runtime with the default settings (see [`Builder`]).
+    ///
+    /// ```
+    /// let rt = corio_runtime::Runtime::new()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A [`Builder`] to configure a runtime.
+    ///
+    /// ```
+    /// let rt = corio_runtime::Runtime::builder().seed(1).build().unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Run the event loop until `future` completes, and return its output. Spawned tasks run
+    /// meanwhile; those still alive when it returns stay in the runtime (for the next
+    /// `block_on`) until the runtime is dropped.
+    ///
+    /// # Panics
+    /// When called from inside a runtime on this thread (nested `block_on`), and when
+    /// `future` panics (tasks' panics are caught and go to their `JoinHandle`).
+    ///
+    /// ```
+    /// let rt = corio_runtime::Runtime::new().unwrap();
+    /// assert_eq!(rt.block_on(async { "done" }), "done");
+    /// ```
+    #[track_caller]
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let core = &*self.core;
+        let _enter = context::enter(core, false);
+        let mut future = pin!(future);
+        let main_waker = waker::main_waker(&core.remote);
+        let mut cx = Context::from_waker(&main_waker);
+        core.wake_main();
+        let mut budget = 0u32;
+        loop {
+            while budget < core.event_interval {
+                match core.pop() {
+                    None => break,
+                    Some(Some(task)) => core.run_task(task),
+                    Some(None) => {
+                        core.main_queued.set(false);
+                        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                            return out;
+                        }
+                    }
+                }
+                budget += 1;
+            }
+            let idle = core.run_queue.borrow().is_empty();
+            if idle || budget >= core.event_interval {
+                core.turn(idle);
+                budget = 0;
+            }
+        }
+    }
+
+    /// Spawn a task on this runtime from outside it (it starts running at the next
+    /// `block_on`). Inside the runtime, use [`crate::spawn`].
+    ///
+    /// ```
+    /// let rt = corio_runtime::Runtime::new().unwrap();
+    /// let h = rt.spawn(async { 5 });
+    /// assert_eq!(rt.block_on(h).unwrap(), 5);
+    /// ```
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.core.spawn(future, None)
+    }
+
+    /// How many threads the blocking pool runs right now (busy or idle).
+    ///
+    /// ```
+    /// let rt = corio_runtime::Runtime::new().unwrap();
+    /// assert_eq!(rt.blocking_threads_alive(), 0);
+    /// ```
+    pub fn blocking_threads_alive(&self) -> usize {
+        self.core.blocking.threads_alive()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let core = &*self.core;
+        // Destructors of task futures may spawn, wake or touch timers: let them find the core.
+        let _enter = context::enter(core, true);
+        core.shutting_down.set(true);
+        for task in core.remote.close() {
+            // SAFETY: each injected entry owns one reference.
+            unsafe { task.drop_ref() };
+        }
+        // Phase 1: drop every future. Destructors may wake others (pushing onto the run
+        // queue) but cannot add tasks: spawn during shutdown cancels at once.
+        let all: Vec<TaskPtr> = core.tasks.borrow().iter().map(|(_, t)| *t).collect();
+        for task in &all {
+            if task.state() & COMPLETE == 0 {
+                task.cancel();
+                task.set(COMPLETE);
+                task.wake_join();
+            }
+        }
+        // Phase 2: the queue holds no references; forget it before references go.
+        core.run_queue.borrow_mut().clear();
+        // Phase 3: drop the runtime's references.
+        let all: Vec<TaskPtr> = core.tasks.borrow_mut().drain().collect();
+        for task in all {
+            task.unset(SCHEDULED);
+            // SAFETY: the slab entry owned the runtime's reference.
+            unsafe { task.drop_ref() };
+        }
+        core.timers.clear();
+        core.reactor.clear();
+        core.blocking.shutdown();
+    }
+}
+
+/// The runtime's single-threaded state. Reached through `context` while `block_on` runs.
+pub(crate) struct Core {
+    /// Ready tasks, `None` standing for the `block_on` future (so it takes its FIFO turn
+    /// like a task). Entries own no reference: the slab's reference outlives a SCHEDULED task.
+    run_queue: RefCell<VecDeque<Option<TaskPtr>>>,
+    /// Every live task; the slab entry owns the runtime's reference.
+    tasks: RefCell<Slab<TaskPtr>>,
+    /// The task being polled, for `task::current()`.
+    pub(crate) current: Cell<Option<TaskPtr>>,
+    /// The `block_on` future is in the run queue.
+    main_queued: Cell<bool>,
+    next_id: Cell<u64>,
+    rng: Option<RefCell<SplitMix64>>,
+    pub(crate) remote: Arc<Remote>,
+    pub(crate) timers: Rc<Timers>,
+    pub(crate) reactor: Rc<Reactor>,
+    pub(crate) blocking: BlockingPool,
+    shutting_down: Cell<bool>,
+    event_interval: u32,
+    /// Spawned tasks not yet COMPLETE.
+    live: Cell<usize>,
+    /// Scratch space for draining the inject queue without allocating each turn.
+    injected: RefCell<Vec<TaskPtr>>,
+}
+
+impl Core {
+    /// Transition (1): allocate a task and queue it.
+    pub(crate) fn spawn<F>(&self, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        let id = self.next_id.get();
+        self.next_id.set(id + 1);
+        let task = TaskPtr::allocate(future, id, name, self.remote.clone(), 2);
+        if self.shutting_down.get() {
+            // The runtime is being dropped: the task is born cancelled.
+            task.cancel();
+            task.set(COMPLETE);
+            task.unset(SCHEDULED);
+            // SAFETY: this is the runtime's reference; the task never entered the slab.
+            unsafe { task.drop_ref() };
+        } else {
+            let key = self.tasks.borrow_mut().insert(task);
+            task.header().key.set(key);
+            self.live.set(self.live.get() + 1);
+            self.run_queue.borrow_mut().push_back(Some(task));
+        }
+        JoinHandle::new(task)
+    }
+
+    /// Transition (3): queue `task` unless it is queued already or complete.
+    #[inline]
+    pub(crate) fn schedule(&self, task: TaskPtr) {
+        let state = task.state();
+        if state & (SCHEDULED | COMPLETE) == 0 {
+            task.set(SCHEDULED);
+            self.run_queue.borrow_mut().push_back(Some(task));
+        }
+    }
+
+    /// Queue the `block_on` future (same rules as `schedule`).
+    pub(crate) fn wake_main(&self) {
+        if !self.main_queued.replace(true) {
+            self.run_queue.borrow_mut().push_back(None);
+        }
+    }
+
+    /// Live (spawned, not yet finished) tasks.
+    pub(crate) fn active_count(&self) -> usize {
+        self.live.get()
+    }
+
+    #[inline]
+    fn pop(&self) -> Option<Option<TaskPtr>> {
+        let mut queue = self.run_queue.borrow_mut();
+        match &self.rng {
+            None => queue.pop_front(),
+            Some(rng) if !queue.is_empty() => {
+                let i = rng.borrow_mut().below(queue.len());
+                queue.swap_remove_back(i)
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// Transitions (2), (4), (5), (7): run one queued task.
+    fn run_task(&self, task: TaskPtr) {
+        task.unset(SCHEDULED);
+        let state = task.state();
+        if state & COMPLETE != 0 {
+            self.release(task);
+            return;
+        }
+        if state & CANCELLED != 0 {
+            task.cancel();
+            task.set(COMPLETE);
+            self.live.set(self.live.get() - 1);
+            task.wake_join();
+            self.release(task);
+            return;
+        }
+        task.set(RUNNING);
+        self.current.set(Some(task));
+        let waker = waker::borrowed_task_waker(task);
+        let mut cx = Context::from_waker(&waker);
+        let done = task.poll(&mut cx);
+        self.current.set(None);
+        task.unset(RUNNING);
+        if done {
+            task.set(COMPLETE);
+            self.live.set(self.live.get() - 1);
+            task.wake_join();
+            if task.state() & SCHEDULED == 0 {
+                self.release(task);
+            }
+        }
+    }
+
+    /// Transition (5): the runtime lets go of a finished task.
+    fn release(&self, task: TaskPtr) {
+        self.tasks.borrow_mut().remove(task.header().key.get());
+        // SAFETY: the slab entry just removed owned the runtime's reference.
+        unsafe { task.drop_ref() };
+    }
+
+    /// Step 3 of a loop turn: I/O, timers, foreign wakes. `idle`: nothing is ready, so the
+    /// poll may block until the next timer (or a foreign wake / I/O event).
+    fn turn(&self, idle: bool) {
+        if self.remote.take_notified() {
+            self.drain_remote();
+        }
+        let idle = idle && self.run_queue.borrow().is_empty();
+        let timeout = if idle {
+            self.timers.next_timeout()
+        } else {
+            Some(Duration::ZERO)
+        };
+        // A foreign wake after the check above pokes the mio::Waker, so a blocking poll returns.
+        self.reactor.poll(timeout);
+        self.timers.fire_due();
+        if self.remote.take_notified() {
+            self.drain_remote();
+        }
+    }
+
+    fn drain_remote(&self) {
+        if self.remote.main_woken.load(Ordering::Acquire) {
+            self.remote.main_woken.store(false, Ordering::Release);
+            self.wake_main();
+        }
+        let mut injected = self.injected.borrow_mut();
+        self.remote.drain(&mut injected);
+        for task in injected.drain(..) {
+            self.schedule(task);
+            // SAFETY: the inject entry owned this reference.
+            unsafe { task.drop_ref() };
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! corio's core: the executor, reactor, timers, sync primitives and blocking pool.
+//!
+//! Use it through the `corio` facade crate; this crate is what `corio::` re-exports.
+//!
+//! # The mental model
+//!
+//! One thread runs one event loop. Tasks are futures owned by the loop; a task runs until it
+//! awaits something that is not ready, then the loop runs the next ready task. Nothing runs
+//! in parallel, so tasks share data with `Rc` and `RefCell` and need no locks for memory
+//! safety — the async `Lock` in `sync` exists to keep *multi-step* invariants across
+//! `.await` points, like `threading.Lock` does across statements.
+//!
+//! ```text
+//!   block_on(main) ──► run ready tasks (FIFO, up to event_interval polls)
+//!        ▲                   │
+//!        │                   ▼
+//!   wakers push ◄── epoll_wait (0 if work is queued, else until the next timer)
+//!   tasks back          fires timers, drains wakes from other threads
+//! ```
+//!
+//! * I/O: `io::Async<T>` registers a non-blocking fd with the reactor (mio, edge-triggered);
+//!   awaiting readiness parks the task's waker until the OS reports an edge.
+//! * Time: a hierarchical timing wheel; the loop sleeps exactly until the next deadline.
+//! * Blocking work goes to `spawn_blocking`'s thread pool, so it never stalls the loop.
+//!
+//! # Non-goals
+//!
+//! * Work stealing or multi-threaded scheduling: one loop per thread; run N runtimes on N
+//!   threads (or N processes) to use N cores.
+//! * `Send` futures everywhere: tasks are `!Send`-friendly by design.
+//! * Windows support (IOCP) and io_uring, for now.
+//! * Preemption: a task that never awaits blocks the loop (use `spawn_blocking`).
+//!
+//! ```
+//! use std::time::Duration;
+//! corio_runtime::run(async {
+//!     let h = corio_runtime::spawn(async {
+//!         corio_runtime::time::sleep(Duration::from_millis(1)).await;
+//!         "slept"
+//!     });
+//!     assert_eq!(h.await.unwrap(), "slept");
+//! });
+//! ```
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+mod blocking;
+mod context;
+mod executor;
+pub mod io;
+mod reactor;
+mod remote;
+mod rng;
+pub mod sync;
+pub mod task;
+pub mod time;
+
+pub use blocking::spawn_blocking;
+pub use executor::{Builder, Runtime};
+pub use task::spawn;
+
+/// Run `future` to completion on a new runtime with default settings, then drop the runtime
+/// (and every task still alive). The usual entry point, like `asyncio.run`.
+///
+/// # Panics
+/// If the OS poller cannot be created, when nested inside another runtime on this thread,
+/// and when `future` panics.
+///
+/// ```
+/// let answer = corio_runtime::run(async { 6 * 7 });
+/// assert_eq!(answer, 42);
+/// ```
+#[track_caller]
+pub fn run<F: std::future::Future>(future: F) -> F::Output {
+    let rt = Runtime::new().expect("corio::run: cannot create the OS poller (epoll/kqueue)");
+    rt.block_on(future)
+}

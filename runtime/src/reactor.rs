@@ -1,0 +1,230 @@
+//! The reactor: a `mio::Poll` (epoll on Linux, kqueue on BSD/macOS, edge-triggered) and a
+//! slab of registered sources with their readiness and the wakers parked on them.
+//!
+//! Readiness is a cached bit per direction. It is set by events and cleared only by the
+//! owner of the source after an operation said `WouldBlock` (or, for reads, came back short),
+//! which is what edge-triggered notification requires: no event is lost, and no
+//! `epoll_ctl` is needed per operation.
+
+use std::cell::RefCell;
+use std::io;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use mio::{Events, Interest, Registry, Token};
+use slab::Slab;
+
+/// Token of the `mio::Waker` that foreign threads poke.
+const WAKER_TOKEN: Token = Token(usize::MAX);
+
+/// Readiness bits.
+pub(crate) const READABLE: u8 = 1 << 0;
+pub(crate) const WRITABLE: u8 = 1 << 1;
+const READ_CLOSED: u8 = 1 << 2;
+const WRITE_CLOSED: u8 = 1 << 3;
+const ERROR: u8 = 1 << 4;
+
+/// Which way an operation goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+impl Direction {
+    /// The bits that make this direction ready: closed and error states wake too, so the
+    /// operation runs and reports EOF or the error instead of waiting forever.
+    fn ready_mask(self) -> u8 {
+        match self {
+            Direction::Read => READABLE | READ_CLOSED | ERROR,
+            Direction::Write => WRITABLE | WRITE_CLOSED | ERROR,
+        }
+    }
+}
+
+/// A registration handle: slab key plus a generation, so a stale handle never touches a
+/// newer source that reused the slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct IoKey {
+    key: usize,
+    generation: u64,
+}
+
+struct ScheduledIo {
+    generation: u64,
+    readiness: u8,
+    reader: Option<Waker>,
+    writer: Option<Waker>,
+}
+
+pub(crate) struct Reactor {
+    poll: RefCell<mio::Poll>,
+    registry: Registry,
+    events: RefCell<Events>,
+    sources: RefCell<Slab<ScheduledIo>>,
+    next_generation: std::cell::Cell<u64>,
+    /// Wakers collected while handling events, woken after the borrows end.
+    to_wake: RefCell<Vec<Waker>>,
+}
+
+impl Reactor {
+    /// A poller and the waker other threads use to interrupt it.
+    pub(crate) fn new() -> io::Result<(Reactor, mio::Waker)> {
+        let poll = mio::Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = mio::Waker::new(&registry, WAKER_TOKEN)?;
+        let reactor = Reactor {
+            poll: RefCell::new(poll),
+            registry,
+            events: RefCell::new(Events::with_capacity(1024)),
+            sources: RefCell::new(Slab::new()),
+            next_generation: std::cell::Cell::new(0),
+            to_wake: RefCell::new(Vec::new()),
+        };
+        Ok((reactor, waker))
+    }
+
+    /// Register `source` for both directions. Readiness starts as "ready both ways": the
+    /// first operation is tried at once and tells the truth (WouldBlock clears the bit).
+    pub(crate) fn register(&self, source: &mut impl mio::event::Source) -> io::Result<IoKey> {
+        let generation = self.next_generation.get();
+        self.next_generation.set(generation + 1);
+        let mut sources = self.sources.borrow_mut();
+        let entry = sources.vacant_entry();
+        let key = entry.key();
+        self.registry
+            .register(source, Token(key), Interest::READABLE | Interest::WRITABLE)?;
+        entry.insert(ScheduledIo {
+            generation,
+            readiness: READABLE | WRITABLE,
+            reader: None,
+            writer: None,
+        });
+        Ok(IoKey { key, generation })
+    }
+
+    /// Deregister `source` and wake whoever waits on it: their next poll sees an error.
+    pub(crate) fn deregister(&self, key: IoKey, source: &mut impl mio::event::Source) {
+        // Deregistration fails only if the fd is already gone; nothing to do then.
+        let _ = self.registry.deregister(source);
+        let removed = {
+            let mut sources = self.sources.borrow_mut();
+            match sources.get(key.key) {
+                Some(io) if io.generation == key.generation => Some(sources.remove(key.key)),
+                _ => None,
+            }
+        };
+        if let Some(io) = removed {
+            io.reader.into_iter().chain(io.writer).for_each(Waker::wake);
+        }
+    }
+
+    /// Ready in `dir`? Otherwise park `cx`'s waker (one waiter per direction).
+    pub(crate) fn poll_ready(
+        &self,
+        key: IoKey,
+        dir: Direction,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<()>> {
+        let mut sources = self.sources.borrow_mut();
+        let io = match sources.get_mut(key.key) {
+            Some(io) if io.generation == key.generation => io,
+            _ => return Poll::Ready(Err(closed_error())),
+        };
+        if io.readiness & dir.ready_mask() != 0 {
+            return Poll::Ready(Ok(()));
+        }
+        let slot = match dir {
+            Direction::Read => &mut io.reader,
+            Direction::Write => &mut io.writer,
+        };
+        match slot {
+            Some(w) if w.will_wake(cx.waker()) => {}
+            _ => *slot = Some(cx.waker().clone()),
+        }
+        Poll::Pending
+    }
+
+    /// Forget readiness in `dir` after an operation returned WouldBlock (or a short read).
+    pub(crate) fn clear_ready(&self, key: IoKey, dir: Direction) {
+        if let Some(io) = self.sources.borrow_mut().get_mut(key.key) {
+            if io.generation == key.generation {
+                io.readiness &= !match dir {
+                    Direction::Read => READABLE,
+                    Direction::Write => WRITABLE,
+                };
+            }
+        }
+    }
+
+    /// Wait for events (no longer than `timeout`; `None` = until one comes) and wake waiters.
+    pub(crate) fn poll(&self, timeout: Option<Duration>) {
+        // Only the mio::Waker is registered and we must not block: nothing can be reported
+        // that the atomic `notified` flag does not already tell, so skip the syscall.
+        if timeout == Some(Duration::ZERO) && self.sources.borrow().is_empty() {
+            return;
+        }
+        let mut events = self.events.borrow_mut();
+        if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
+            // EINTR: a signal arrived; the loop simply turns again.
+            if e.kind() != io::ErrorKind::Interrupted {
+                panic!("corio: the OS poller failed: {e}");
+            }
+            return;
+        }
+        let mut to_wake = self.to_wake.borrow_mut();
+        {
+            let mut sources = self.sources.borrow_mut();
+            for event in events.iter() {
+                let Some(io) = sources.get_mut(event.token().0) else {
+                    continue;
+                };
+                let mut bits = 0;
+                if event.is_readable() {
+                    bits |= READABLE;
+                }
+                if event.is_writable() {
+                    bits |= WRITABLE;
+                }
+                if event.is_read_closed() {
+                    bits |= READ_CLOSED;
+                }
+                if event.is_write_closed() {
+                    bits |= WRITE_CLOSED;
+                }
+                if event.is_error() {
+                    bits |= ERROR;
+                }
+                io.readiness |= bits;
+                if bits & Direction::Read.ready_mask() != 0 {
+                    to_wake.extend(io.reader.take());
+                }
+                if bits & Direction::Write.ready_mask() != 0 {
+                    to_wake.extend(io.writer.take());
+                }
+            }
+        }
+        drop(events);
+        for waker in to_wake.drain(..) {
+            waker.wake();
+        }
+    }
+
+    /// Drop every parked waker (runtime shutdown); the sources stay with their owners.
+    pub(crate) fn clear(&self) {
+        let wakers: Vec<Waker> = self
+            .sources
+            .borrow_mut()
+            .iter_mut()
+            .flat_map(|(_, io)| io.reader.take().into_iter().chain(io.writer.take()))
+            .collect();
+        drop(wakers);
+    }
+}
+
+fn closed_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotConnected,
+        "the I/O source was deregistered (closed) while a task waited on it",
+    )
+}

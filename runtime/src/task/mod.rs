@@ -1,0 +1,244 @@
+//! Tasks: `spawn`, `Builder`, `JoinHandle`, `JoinSet`, `yield_now`, `current`, task-locals.
+//!
+//! A task is a future the runtime owns and polls when it is woken. Spawning is cheap (one
+//! allocation) and needs no `Send`: everything runs on the loop's thread.
+
+mod join_handle;
+mod join_set;
+mod local;
+pub(crate) mod raw;
+pub(crate) mod waker;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+pub use join_handle::{AbortHandle, JoinError, JoinHandle};
+pub use join_set::JoinSet;
+pub use local::{AccessError, LocalKey, TaskLocalFuture};
+
+pub use crate::blocking::spawn_blocking;
+
+use crate::context;
+use raw::TaskPtr;
+
+/// Spawn `future` as a new task on the current runtime and return its [`JoinHandle`].
+///
+/// The task is queued, not run inline: it first runs when the spawner yields. Ready tasks run
+/// in FIFO order of their wake-ups (unless the runtime was built with a `seed`).
+///
+/// # Panics
+/// Outside a corio runtime.
+///
+/// ```
+/// corio_runtime::run(async {
+///     let handles: Vec<_> = (0..3).map(|i| corio_runtime::spawn(async move { i * 10 })).collect();
+///     let mut sum = 0;
+///     for h in handles {
+///         sum += h.await.unwrap();
+///     }
+///     assert_eq!(sum, 30);
+/// });
+/// ```
+#[track_caller]
+pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    context::expect_core("spawn", |core| core.spawn(future, None))
+}
+
+/// Configures a task before spawning it (its name, for now).
+///
+/// ```
+/// corio_runtime::run(async {
+///     let h = corio_runtime::task::Builder::new()
+///         .name("worker-1")
+///         .spawn(async { corio_runtime::task::current().name().map(str::to_owned) });
+///     assert_eq!(h.await.unwrap().as_deref(), Some("worker-1"));
+/// });
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct Builder {
+    name: Option<Box<str>>,
+}
+
+impl Builder {
+    /// A builder for an unnamed task.
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Name the task (shown by `task::current().name()` and in `Debug` output).
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.name = Some(name.into().into_boxed_str());
+        self
+    }
+
+    /// Spawn `future` with this configuration (see [`spawn`]).
+    ///
+    /// # Panics
+    /// Outside a corio runtime.
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        context::expect_core("task::Builder::spawn", |core| core.spawn(future, self.name))
+    }
+}
+
+/// Let other ready tasks run: the caller is queued again at the back. Costs no syscall.
+///
+/// ```
+/// use std::{cell::RefCell, rc::Rc};
+/// corio_runtime::run(async {
+///     let log = Rc::new(RefCell::new(Vec::new()));
+///     let l = log.clone();
+///     let h = corio_runtime::spawn(async move { l.borrow_mut().push("task") });
+///     log.borrow_mut().push("before yield");
+///     corio_runtime::task::yield_now().await;
+///     h.await.unwrap();
+///     assert_eq!(*log.borrow(), ["before yield", "task"]);
+/// });
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future of [`yield_now`].
+#[derive(Debug)]
+#[must_use = "futures do nothing unless awaited"]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// A task's id, unique within its runtime. The `block_on` future is id 0.
+///
+/// ```
+/// corio_runtime::run(async {
+///     assert_eq!(corio_runtime::task::current().id().as_u64(), 0);
+/// });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Id(pub(crate) u64);
+
+impl Id {
+    /// The id as a number.
+    pub fn as_u64(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The task that is running (like `threading.current_thread()`), from [`current`].
+pub struct TaskRef {
+    task: Option<TaskPtr>,
+}
+
+impl TaskRef {
+    /// The task's id (0 for the `block_on` future).
+    pub fn id(&self) -> Id {
+        Id(self.task.map_or(0, |t| t.header().id))
+    }
+
+    /// The task's name: the one given to `task::Builder::name`, `Some("main")` for the
+    /// `block_on` future, `None` for unnamed tasks.
+    pub fn name(&self) -> Option<&str> {
+        match &self.task {
+            Some(t) => t.header().name.as_deref(),
+            None => Some("main"),
+        }
+    }
+}
+
+impl Clone for TaskRef {
+    fn clone(&self) -> TaskRef {
+        if let Some(t) = self.task {
+            t.add_ref();
+        }
+        TaskRef { task: self.task }
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        if let Some(t) = self.task {
+            // SAFETY: a TaskRef owns one reference.
+            unsafe { t.drop_ref() };
+        }
+    }
+}
+
+impl fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskRef")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .finish()
+    }
+}
+
+/// The running task, or the `block_on` future (id 0, name "main").
+///
+/// # Panics
+/// Outside a corio runtime.
+///
+/// ```
+/// corio_runtime::run(async {
+///     assert_eq!(corio_runtime::task::current().name(), Some("main"));
+///     let id = corio_runtime::spawn(async { corio_runtime::task::current().id() }).await.unwrap();
+///     assert_ne!(id.as_u64(), 0);
+/// });
+/// ```
+#[track_caller]
+pub fn current() -> TaskRef {
+    context::expect_core("task::current", |core| {
+        let task = core.current.get();
+        if let Some(t) = task {
+            t.add_ref();
+        }
+        TaskRef { task }
+    })
+}
+
+/// How many spawned tasks are alive (not finished) in the current runtime, not counting the
+/// `block_on` future (Python's `active_count()` counts the main thread; add 1 for that).
+///
+/// # Panics
+/// Outside a corio runtime.
+///
+/// ```
+/// corio_runtime::run(async {
+///     assert_eq!(corio_runtime::task::active_count(), 0);
+///     let h = corio_runtime::spawn(async {});
+///     assert_eq!(corio_runtime::task::active_count(), 1);
+///     h.await.unwrap();
+///     assert_eq!(corio_runtime::task::active_count(), 0);
+/// });
+/// ```
+#[track_caller]
+pub fn active_count() -> usize {
+    context::expect_core("task::active_count", |core| core.active_count())
+}

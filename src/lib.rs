@@ -1,0 +1,27 @@
+//! # corio — a single-threaded async runtime
+//!
+//! One event loop (epoll/kqueue via mio) runs many lightweight tasks on one thread. On top
+//! sit the concurrency tools of Python's `threading` and `queue` in async form (Event, Lock,
+//! RLock, Semaphore, Condition, Barrier, Queue), timers, a blocking-thread pool,
+//! task-locals, and TCP/UDP/Unix networking.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! corio::run(async {
+//!     let worker = corio::task::Builder::new().name("worker-1").spawn(async {
+//!         corio::time::sleep(Duration::from_millis(5)).await;
+//!         corio::task::current().name().unwrap().to_owned()
+//!     });
+//!     let cpu = corio::spawn_blocking(|| (1..=20u64).sum::<u64>());
+//!     assert_eq!(worker.await.unwrap(), "worker-1");
+//!     assert_eq!(cpu.await.unwrap(), 210);
+//! });
+//! ```
+//!
+//! See the `corio_runtime` crate docs for the mental model and the non-goals.
+#![deny(missing_docs)]
+
+pub use corio_macros::{main, test};
+pub use corio_runtime::{io, sync, task, task_local, time};
+pub use corio_runtime::{run, spawn, spawn_blocking, Builder, Runtime};
