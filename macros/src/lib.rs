@@ -60,34 +60,29 @@ fn expand(attr: TokenStream, item: TokenStream, is_test: bool) -> TokenStream {
     // ::corio::Runtime::builder()[.seed(N)].build().expect(..).block_on(async move BODY)
     let mut runtime: TokenStream = "::corio::Runtime::builder()".parse().unwrap();
     if let Some(seed) = seed {
-        runtime.extend(
-            format!(".seed({seed}u64)")
-                .parse::<TokenStream>()
-                .unwrap(),
-        );
+        runtime.extend(format!(".seed({seed}u64)").parse::<TokenStream>().unwrap());
     }
     runtime.extend(
-        ".build().expect(\"corio: cannot create the runtime\").block_on(async move"
+        ".build().expect(\"corio: cannot create the runtime\").block_on"
             .parse::<TokenStream>()
             .unwrap(),
     );
-    let mut call: Vec<TokenTree> = runtime.into_iter().collect();
-    // The last token is the `(` group we opened as text: rebuild it with the body inside.
-    let open = call.pop();
-    let mut inside: Vec<TokenTree> = match open {
-        Some(TokenTree::Group(g)) => g.stream().into_iter().collect(),
-        _ => Vec::new(),
-    };
-    inside.push(TokenTree::Group(body.clone()));
-    call.push(TokenTree::Group(Group::new(
+    let mut argument: TokenStream = "async move".parse().unwrap();
+    argument.extend([TokenTree::Group(body)]);
+    runtime.extend([TokenTree::Group(Group::new(
         Delimiter::Parenthesis,
-        inside.into_iter().collect(),
-    )));
+        argument,
+    ))]);
+    let call: Vec<TokenTree> = runtime.into_iter().collect();
     let new_body = Group::new(Delimiter::Brace, call.into_iter().collect());
 
     let mut out = TokenStream::new();
     if is_test {
-        out.extend("#[::core::prelude::v1::test]".parse::<TokenStream>().unwrap());
+        out.extend(
+            "#[::core::prelude::v1::test]"
+                .parse::<TokenStream>()
+                .unwrap(),
+        );
     }
     out.extend(tokens);
     out.extend([TokenTree::Group(new_body)]);

@@ -186,6 +186,8 @@ impl<T> Drop for JoinSet<T> {
 
 impl<T> fmt::Debug for JoinSet<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinSet").field("len", &self.entries.len()).finish()
+        f.debug_struct("JoinSet")
+            .field("len", &self.entries.len())
+            .finish()
     }
 }

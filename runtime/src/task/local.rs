@@ -134,7 +134,8 @@ struct Swap<'a, T: 'static> {
 
 impl<'a, T: 'static> Swap<'a, T> {
     fn enter(key: &'static LocalKey<T>, slot: &'a mut Option<T>) -> Swap<'a, T> {
-        key.inner.with(|cell| std::mem::swap(&mut *cell.borrow_mut(), slot));
+        key.inner
+            .with(|cell| std::mem::swap(&mut *cell.borrow_mut(), slot));
         Swap { key, slot }
     }
 }

@@ -27,7 +27,9 @@ static TASK_VTABLE: RawWakerVTable =
 pub(crate) fn borrowed_task_waker(task: TaskPtr) -> ManuallyDrop<Waker> {
     // SAFETY: the vtable upholds RawWaker's contract (see the functions below); the data
     // pointer is a live header and ManuallyDrop keeps us from dropping a reference we do not own.
-    ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(task.0.as_ptr() as *const (), &TASK_VTABLE)) })
+    ManuallyDrop::new(unsafe {
+        Waker::from_raw(RawWaker::new(task.0.as_ptr() as *const (), &TASK_VTABLE))
+    })
 }
 
 /// Schedule `task` from whatever thread we are on. Does not consume a reference.

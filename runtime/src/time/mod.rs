@@ -41,7 +41,7 @@ impl Timers {
     fn tick_ceil(&self, deadline: Instant) -> u64 {
         let d = deadline.saturating_duration_since(self.start);
         let ms = d.as_millis() as u64;
-        if d.subsec_nanos() % 1_000_000 != 0 {
+        if !d.subsec_nanos().is_multiple_of(1_000_000) {
             ms + 1
         } else {
             ms
@@ -84,7 +84,9 @@ impl Timers {
         if self.wheel.borrow().armed() == 0 {
             return;
         }
-        let now = Instant::now().saturating_duration_since(self.start).as_millis() as u64;
+        let now = Instant::now()
+            .saturating_duration_since(self.start)
+            .as_millis() as u64;
         let mut fired = self.fired.borrow_mut();
         self.wheel.borrow_mut().advance(now, &mut fired);
         for waker in fired.drain(..) {

@@ -53,7 +53,13 @@ impl Wheel {
     pub(crate) fn new() -> Wheel {
         Wheel {
             entries: Slab::new(),
-            slots: vec![List { head: NIL, tail: NIL }; LEVELS * SLOTS],
+            slots: vec![
+                List {
+                    head: NIL,
+                    tail: NIL
+                };
+                LEVELS * SLOTS
+            ],
             occupied: [0; LEVELS],
             elapsed: 0,
             armed: 0,
@@ -122,7 +128,13 @@ impl Wheel {
             self.elapsed = self.elapsed.max(deadline);
             let level = slot_index / SLOTS;
             self.occupied[level] &= !(1 << (slot_index % SLOTS));
-            let mut list = std::mem::replace(&mut self.slots[slot_index], List { head: NIL, tail: NIL });
+            let mut list = std::mem::replace(
+                &mut self.slots[slot_index],
+                List {
+                    head: NIL,
+                    tail: NIL,
+                },
+            );
             while list.head != NIL {
                 let key = list.head;
                 list.head = self.entries[key].next;
@@ -222,7 +234,10 @@ impl Wheel {
 
     /// Drop every waker (runtime shutdown); entries stay so their owners can remove them.
     pub(crate) fn clear_wakers(&mut self) -> Vec<Waker> {
-        self.entries.iter_mut().filter_map(|(_, e)| e.waker.take()).collect()
+        self.entries
+            .iter_mut()
+            .filter_map(|(_, e)| e.waker.take())
+            .collect()
     }
 }
 

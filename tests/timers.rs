@@ -1,0 +1,279 @@
+//! Timers: sleep, sleep_until, timeout, interval, call_later, and the wheel under load.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use corio::task::yield_now;
+use corio::time::{
+    call_later, interval, interval_at, sleep, sleep_until, timeout, MissedTickBehavior,
+};
+
+#[test]
+fn sleep_waits_at_least_its_duration() {
+    corio::run(async {
+        let t = Instant::now();
+        sleep(Duration::from_millis(30)).await;
+        assert!(t.elapsed() >= Duration::from_millis(30));
+    });
+}
+
+#[test]
+fn a_timer_set_for_exactly_now_fires() {
+    corio::run(async {
+        let now = Instant::now();
+        timeout(Duration::from_secs(5), sleep_until(now))
+            .await
+            .expect("a timer for now must fire");
+        timeout(Duration::from_secs(5), sleep(Duration::ZERO))
+            .await
+            .expect("a zero sleep must fire");
+        // A deadline in the past fires too.
+        timeout(
+            Duration::from_secs(5),
+            sleep_until(now - Duration::from_millis(1).min(now.elapsed())),
+        )
+        .await
+        .unwrap();
+    });
+}
+
+#[test]
+fn ten_thousand_timers_fire_in_deadline_order() {
+    corio::run(async {
+        let base = Instant::now() + Duration::from_millis(20);
+        let fired = Rc::new(RefCell::new(Vec::with_capacity(10_000)));
+        let mut handles = Vec::new();
+        // A scrambled spread of deadlines over 0..400 ms (several per millisecond).
+        for i in 0..10_000u64 {
+            let ms = (i * 7_919) % 400;
+            let f = fired.clone();
+            handles.push(corio::spawn(async move {
+                sleep_until(base + Duration::from_millis(ms)).await;
+                f.borrow_mut().push(ms);
+            }));
+        }
+        for h in handles {
+            h.await.unwrap();
+        }
+        let fired = fired.borrow();
+        assert_eq!(fired.len(), 10_000);
+        assert!(
+            fired.windows(2).all(|w| w[0] <= w[1]),
+            "timers fired out of deadline order"
+        );
+    });
+}
+
+#[test]
+fn thousands_of_timers_on_the_same_instant_all_fire_in_insertion_order() {
+    corio::run(async {
+        let at = Instant::now() + Duration::from_millis(15);
+        let fired = Rc::new(RefCell::new(Vec::new()));
+        let handles: Vec<_> = (0..5_000)
+            .map(|i| {
+                let f = fired.clone();
+                corio::spawn(async move {
+                    sleep_until(at).await;
+                    f.borrow_mut().push(i);
+                })
+            })
+            .collect();
+        for h in handles {
+            h.await.unwrap();
+        }
+        assert_eq!(*fired.borrow(), (0..5_000).collect::<Vec<_>>());
+        assert!(Instant::now() >= at);
+    });
+}
+
+#[test]
+fn a_far_future_timer_is_registered_and_can_be_cancelled() {
+    corio::run(async {
+        // Days, months and beyond the wheel's ~2 year span all register without firing.
+        for days in [3u64, 90, 2_000] {
+            let far = timeout(
+                Duration::from_millis(20),
+                sleep(Duration::from_secs(86_400 * days)),
+            )
+            .await;
+            assert!(far.is_err(), "a {days}-day timer fired early");
+        }
+        // Duration::MAX does not overflow.
+        assert!(timeout(Duration::from_millis(5), sleep(Duration::MAX))
+            .await
+            .is_err());
+        // A far timer does not stop a near one from firing.
+        let far = corio::spawn(sleep(Duration::from_secs(86_400 * 3)));
+        sleep(Duration::from_millis(5)).await;
+        assert!(!far.is_finished());
+        far.abort();
+    });
+}
+
+#[test]
+fn timeout_returns_the_output_when_in_time() {
+    corio::run(async {
+        let r = timeout(Duration::from_secs(5), async {
+            sleep(Duration::from_millis(2)).await;
+            "ok"
+        })
+        .await;
+        assert_eq!(r, Ok("ok"));
+    });
+}
+
+#[test]
+fn timeout_elapses_and_drops_the_inner_future() {
+    corio::run(async {
+        struct Flag(Rc<Cell<bool>>);
+        impl Drop for Flag {
+            fn drop(&mut self) {
+                self.0.set(true);
+            }
+        }
+        let dropped = Rc::new(Cell::new(false));
+        let flag = Flag(dropped.clone());
+        let r = timeout(Duration::from_millis(5), async move {
+            let _flag = flag;
+            std::future::pending::<()>().await
+        })
+        .await;
+        let err = r.unwrap_err();
+        assert_eq!(err.to_string(), "deadline has elapsed");
+        assert!(dropped.get());
+        let io: std::io::Error = err.into();
+        assert_eq!(io.kind(), std::io::ErrorKind::TimedOut);
+    });
+}
+
+#[test]
+fn interval_ticks_periodically_and_first_tick_is_immediate() {
+    corio::run(async {
+        let start = Instant::now();
+        let mut iv = interval(Duration::from_millis(10));
+        let first = iv.tick().await;
+        assert!(first <= start + Duration::from_millis(2));
+        let mut last = first;
+        for _ in 0..4 {
+            let t = iv.tick().await;
+            assert_eq!(t, last + Duration::from_millis(10));
+            last = t;
+        }
+        assert!(start.elapsed() >= Duration::from_millis(40));
+    });
+}
+
+/// Block the loop past several periods, then see what the next ticks are scheduled for.
+async fn ticks_after_stall(behavior: MissedTickBehavior) -> (Instant, Vec<Instant>) {
+    let start = Instant::now();
+    let mut iv = interval_at(start, Duration::from_millis(10));
+    iv.set_missed_tick_behavior(behavior);
+    iv.tick().await; // at start
+    std::thread::sleep(Duration::from_millis(35)); // miss ~3 ticks
+    let mut ticks = Vec::new();
+    for _ in 0..3 {
+        ticks.push(iv.tick().await);
+    }
+    (start, ticks)
+}
+
+#[test]
+fn missed_ticks_burst_by_default() {
+    corio::run(async {
+        let (start, ticks) = ticks_after_stall(MissedTickBehavior::Burst).await;
+        let p = Duration::from_millis(10);
+        assert_eq!(ticks, [start + p, start + 2 * p, start + 3 * p]);
+    });
+}
+
+#[test]
+fn missed_ticks_skip_to_the_schedule() {
+    corio::run(async {
+        let (start, ticks) = ticks_after_stall(MissedTickBehavior::Skip).await;
+        let p = Duration::from_millis(10);
+        assert_eq!(ticks[0], start + p); // the late tick itself
+        assert!(
+            ticks[1] >= start + 4 * p,
+            "skip must jump past the missed ticks"
+        );
+        assert_eq!((ticks[1] - start).as_nanos() % p.as_nanos(), 0);
+        assert_eq!(ticks[2], ticks[1] + p);
+    });
+}
+
+#[test]
+fn missed_ticks_delay_restarts_the_schedule() {
+    corio::run(async {
+        let (start, ticks) = ticks_after_stall(MissedTickBehavior::Delay).await;
+        let p = Duration::from_millis(10);
+        assert_eq!(ticks[0], start + p);
+        assert!(ticks[1] >= start + Duration::from_millis(35) + p);
+        assert_eq!(ticks[2], ticks[1] + p);
+    });
+}
+
+#[test]
+fn interval_is_a_stream() {
+    use futures_core::Stream;
+    use std::pin::Pin;
+    corio::run(async {
+        let mut iv = interval(Duration::from_millis(1));
+        let mut n = 0;
+        while n < 3 {
+            let next = std::future::poll_fn(|cx| Pin::new(&mut iv).poll_next(cx)).await;
+            assert!(next.is_some());
+            n += 1;
+        }
+    });
+}
+
+#[test]
+fn call_later_runs_the_callback_and_cancel_stops_it() {
+    corio::run(async {
+        let hits = Rc::new(RefCell::new(Vec::new()));
+        let h = hits.clone();
+        let fired = call_later(Duration::from_millis(5), move || {
+            h.borrow_mut().push("fired")
+        });
+        let h = hits.clone();
+        let cancelled = call_later(Duration::from_millis(5), move || {
+            h.borrow_mut().push("cancelled")
+        });
+        cancelled.cancel();
+        sleep(Duration::from_millis(30)).await;
+        assert_eq!(*hits.borrow(), ["fired"]);
+        assert!(fired.is_finished());
+        assert!(cancelled.is_finished());
+    });
+}
+
+#[test]
+fn dropping_a_call_later_handle_does_not_cancel_it() {
+    corio::run(async {
+        let hit = Rc::new(Cell::new(false));
+        let h = hit.clone();
+        drop(call_later(Duration::from_millis(1), move || h.set(true)));
+        sleep(Duration::from_millis(20)).await;
+        assert!(hit.get());
+    });
+}
+
+#[test]
+fn a_busy_yielding_task_does_not_starve_timers() {
+    corio::run(async {
+        let stop = Rc::new(Cell::new(false));
+        let s = stop.clone();
+        let spinner = corio::spawn(async move {
+            let mut spins = 0u64;
+            while !s.get() {
+                spins += 1;
+                yield_now().await;
+            }
+            spins
+        });
+        sleep(Duration::from_millis(20)).await;
+        stop.set(true);
+        assert!(spinner.await.unwrap() > 0);
+    });
+}
