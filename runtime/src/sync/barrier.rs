@@ -1,0 +1,194 @@
+//! `Barrier`: `n` tasks wait for each other, generation after generation (Python's
+//! `threading.Barrier`).
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::waiters::WaiterList;
+
+/// Lets `n` tasks meet: each [`wait`](Barrier::wait) blocks until `n` tasks are waiting,
+/// then all of them go on together, and the barrier starts over for the next generation.
+/// The task whose arrival completed the generation is its leader
+/// ([`BarrierWaitResult::is_leader`]): exactly one per generation.
+///
+/// Cancel-safe: a `wait` dropped while the generation is still filling up leaves it (it no
+/// longer counts as arrived). Once its generation has tripped, dropping it changes nothing:
+/// the others have already gone on.
+///
+/// ```
+/// use std::rc::Rc;
+/// use corio_runtime::sync::Barrier;
+/// corio_runtime::run(async {
+///     let barrier = Rc::new(Barrier::new(3));
+///     let tasks: Vec<_> = (0..3)
+///         .map(|_| {
+///             let b = barrier.clone();
+///             corio_runtime::spawn(async move { b.wait().await.is_leader() })
+///         })
+///         .collect();
+///     let mut leaders = 0;
+///     for t in tasks {
+///         leaders += t.await.unwrap() as usize;
+///     }
+///     assert_eq!(leaders, 1);
+/// });
+/// ```
+pub struct Barrier {
+    n: usize,
+    /// The tasks of the current generation that arrived and wait (always fewer than `n`).
+    waiters: RefCell<WaiterList<()>>,
+}
+
+impl Barrier {
+    /// A barrier for `n` tasks. `n == 0` behaves like `n == 1` (every wait leads at once).
+    ///
+    /// ```
+    /// let barrier = corio_runtime::sync::Barrier::new(4);
+    /// assert_eq!(barrier.parties(), 4);
+    /// ```
+    pub const fn new(n: usize) -> Barrier {
+        Barrier {
+            n: if n == 0 { 1 } else { n },
+            waiters: RefCell::new(WaiterList::new()),
+        }
+    }
+
+    /// Arrive and wait until `n` tasks have arrived in this generation.
+    ///
+    /// ```
+    /// corio_runtime::run(async {
+    ///     let barrier = corio_runtime::sync::Barrier::new(1);
+    ///     assert!(barrier.wait().await.is_leader());
+    ///     assert!(barrier.wait().await.is_leader(), "reusable");
+    /// });
+    /// ```
+    pub async fn wait(&self) -> BarrierWaitResult {
+        Wait {
+            barrier: self,
+            key: None,
+        }
+        .await
+    }
+
+    /// How many tasks each generation needs.
+    ///
+    /// ```
+    /// assert_eq!(corio_runtime::sync::Barrier::new(2).parties(), 2);
+    /// ```
+    pub fn parties(&self) -> usize {
+        self.n
+    }
+
+    /// How many tasks are waiting in the current generation.
+    ///
+    /// ```
+    /// assert_eq!(corio_runtime::sync::Barrier::new(2).n_waiting(), 0);
+    /// ```
+    pub fn n_waiting(&self) -> usize {
+        self.waiters.borrow().len()
+    }
+
+    /// Release every waiter of the current generation.
+    fn trip(&self) {
+        let parked = self.n - 1;
+        for _ in 0..parked {
+            let waker = {
+                let mut waiters = self.waiters.borrow_mut();
+                let Some(key) = waiters.pop_front() else {
+                    break;
+                };
+                waiters.take_waker(key)
+            };
+            if let Some(waker) = waker {
+                waker.wake();
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Barrier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Barrier")
+            .field("parties", &self.n)
+            .field("waiting", &self.waiters.borrow().len())
+            .finish()
+    }
+}
+
+/// What [`Barrier::wait`] returns: whether this task was the generation's leader.
+///
+/// ```
+/// corio_runtime::run(async {
+///     let result = corio_runtime::sync::Barrier::new(1).wait().await;
+///     assert!(result.is_leader());
+/// });
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BarrierWaitResult {
+    leader: bool,
+}
+
+impl BarrierWaitResult {
+    /// True for exactly one task per generation: the one whose arrival completed it.
+    ///
+    /// ```
+    /// corio_runtime::run(async {
+    ///     assert!(corio_runtime::sync::Barrier::new(1).wait().await.is_leader());
+    /// });
+    /// ```
+    pub fn is_leader(&self) -> bool {
+        self.leader
+    }
+}
+
+/// The pending part of [`Barrier::wait`].
+struct Wait<'a> {
+    barrier: &'a Barrier,
+    key: Option<usize>,
+}
+
+impl Future for Wait<'_> {
+    type Output = BarrierWaitResult;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BarrierWaitResult> {
+        let barrier = self.barrier;
+        let mut waiters = barrier.waiters.borrow_mut();
+        match self.key {
+            None if waiters.len() + 1 >= barrier.n => {
+                // The last arrival: it leads, and the next generation starts empty.
+                drop(waiters);
+                barrier.trip();
+                Poll::Ready(BarrierWaitResult { leader: true })
+            }
+            None => {
+                let key = waiters.push_back((), cx.waker());
+                drop(waiters);
+                self.key = Some(key);
+                Poll::Pending
+            }
+            Some(key) if waiters.is_linked(key) => {
+                waiters.set_waker(key, cx.waker());
+                Poll::Pending
+            }
+            Some(key) => {
+                waiters.remove(key);
+                drop(waiters);
+                self.key = None;
+                Poll::Ready(BarrierWaitResult { leader: false })
+            }
+        }
+    }
+}
+
+impl Drop for Wait<'_> {
+    fn drop(&mut self) {
+        // Still waiting: removing the slot un-arrives (arrivals are the linked slots).
+        // Already released: the generation has tripped; nothing to undo or pass on.
+        if let Some(key) = self.key {
+            self.barrier.waiters.borrow_mut().remove(key);
+        }
+    }
+}
