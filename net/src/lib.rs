@@ -1,1 +1,68 @@
-//! placeholder
+//! corio's OS I/O layer: TCP, UDP and Unix sockets, child processes and signals.
+//!
+//! Use it through the facade: `corio::net`, `corio::process`, `corio::signal`.
+//!
+//! # The mental model
+//!
+//! Every socket, pipe and process handle here is a non-blocking file descriptor wrapped in
+//! [`corio_runtime::io::Async`], registered once with the loop's epoll/kqueue
+//! (edge-triggered, read and write interest together). An operation is tried right away; if
+//! the OS says `WouldBlock`, the task parks until the next readiness edge and tries again.
+//! Nothing here calls `epoll_ctl` per operation, and a read that comes back short marks the
+//! socket "not readable" so no extra `read` is spent just to hear `EAGAIN`.
+//!
+//! ```text
+//!   task: stream.read(&mut buf).await
+//!     ├─ readiness bit set?  ── yes ──► recv(2) ─► data (short read: clear the bit)
+//!     │                                      └──► EAGAIN: clear the bit, park
+//!     └─ no: park the waker ◄── epoll edge sets the bit and wakes the task
+//! ```
+//!
+//! * Sockets: [`net::TcpListener`], [`net::TcpStream`], [`net::TcpSocket`] (options before
+//!   bind/connect), [`net::UdpSocket`], [`net::UnixListener`], [`net::UnixStream`],
+//!   [`net::UnixDatagram`]. Host names resolve on the blocking pool
+//!   ([`corio_runtime::spawn_blocking`]); address literals never leave the loop.
+//! * Idle connections need no buffer: await `readable()`, then `try_read` into one scratch
+//!   buffer shared by the whole loop (see the `echo` example).
+//! * Faults are values, not crashes: writes use `MSG_NOSIGNAL` (`SO_NOSIGPIPE` on Apple
+//!   systems), so a closed peer gives `BrokenPipe` and never a SIGPIPE; `accept` backs off on
+//!   a timer when the process runs out of file descriptors or memory.
+//! * [`process::Command`] spawns children whose piped stdio are async streams;
+//!   [`signal::ctrl_c`] waits for SIGINT.
+//!
+//! One task at a time may wait in each direction of one I/O object (one reader and one
+//! writer); the read and write halves from `split`/`into_split` make that explicit.
+//!
+//! # Non-goals
+//!
+//! * Windows, io_uring, TLS, HTTP: out of scope for this layer.
+//! * Several tasks reading the same socket at once (use a task per connection and channels).
+//! * Full signal handling (`SIGTERM`, `SIGHUP`, ...): only `ctrl_c` for now.
+//!
+//! ```
+//! use corio_net::net::{TcpListener, TcpStream};
+//!
+//! corio_runtime::run(async {
+//!     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+//!     let addr = listener.local_addr().unwrap();
+//!     let server = corio_runtime::spawn(async move {
+//!         let (mut conn, _peer) = listener.accept().await.unwrap();
+//!         let mut buf = [0u8; 5];
+//!         conn.read_exact(&mut buf).await.unwrap();
+//!         conn.write_all(&buf).await.unwrap();
+//!     });
+//!     let mut client = TcpStream::connect(addr).await.unwrap();
+//!     client.write_all(b"hello").await.unwrap();
+//!     let mut echo = [0u8; 5];
+//!     client.read_exact(&mut echo).await.unwrap();
+//!     assert_eq!(&echo, b"hello");
+//!     server.await.unwrap();
+//! });
+//! ```
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod net;
+pub mod process;
+pub mod signal;
+mod sys;
