@@ -127,7 +127,11 @@ async fn a_connect_timeout_composes_with_time_timeout() {
                 }
             }
         }
-        assert!(timed_out, "no connect ever hung ({} got through)", queued.len());
+        assert!(
+            timed_out,
+            "no connect ever hung ({} got through)",
+            queued.len()
+        );
         // The timed-out connect's socket is closed, the loop is fine: a new listener works.
         let (mut a, mut b) = pair().await;
         a.write_all(b"ok").await.unwrap();

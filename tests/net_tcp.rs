@@ -67,7 +67,11 @@ async fn write_vectored_peek_and_shutdown() {
         server.read_exact(&mut buf).await.unwrap();
         assert_eq!(&buf, b"abcd");
         client.shutdown(Shutdown::Write).unwrap();
-        assert_eq!(server.read(&mut buf).await.unwrap(), 0, "EOF after shutdown");
+        assert_eq!(
+            server.read(&mut buf).await.unwrap(),
+            0,
+            "EOF after shutdown"
+        );
         assert_eq!(server.read(&mut buf).await.unwrap(), 0, "EOF stays EOF");
         // The other direction still works after a write shutdown.
         server.write_all(b"late").await.unwrap();
@@ -137,7 +141,10 @@ async fn borrowed_split_reads_and_writes() {
         let mut buf = [0u8; 4];
         rd.read_exact(&mut buf).await.unwrap();
         wr.write_all(b"pong").await.unwrap();
-        assert_eq!(rd.as_ref().peer_addr().unwrap(), client.local_addr().unwrap());
+        assert_eq!(
+            rd.as_ref().peer_addr().unwrap(),
+            client.local_addr().unwrap()
+        );
         client.read_exact(&mut buf).await.unwrap();
         assert_eq!(&buf, b"pong");
     })
@@ -221,7 +228,10 @@ async fn try_read_and_try_write_say_would_block_when_not_ready() {
         }
         assert!(queued > 0);
         let still_full = timeout(Duration::from_millis(50), client.writable()).await;
-        assert!(still_full.is_err(), "writable() must wait while the buffer is full");
+        assert!(
+            still_full.is_err(),
+            "writable() must wait while the buffer is full"
+        );
         // Drain on the other side; the writer becomes writable again.
         let drain = corio::spawn(async move {
             let mut server = server;
@@ -368,7 +378,10 @@ async fn bind_and_connect_resolve_host_names_off_the_loop() {
         });
         let client = TcpStream::connect(("localhost", port)).await;
         ticker.abort();
-        assert!(ticks.get() > 0, "the loop must keep running during the lookup");
+        assert!(
+            ticks.get() > 0,
+            "the loop must keep running during the lookup"
+        );
         let client = match client {
             Ok(c) => c,
             // "localhost" may name ::1 first while we listen on 127.0.0.1 only, or the
@@ -388,7 +401,9 @@ async fn bind_and_connect_resolve_host_names_off_the_loop() {
         let _ = TcpStream::connect(vec![addr]).await.unwrap();
         let err = TcpStream::connect("no port here").await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
-        let err = TcpStream::connect(Vec::<SocketAddr>::new()).await.unwrap_err();
+        let err = TcpStream::connect(Vec::<SocketAddr>::new())
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
     })
     .await
@@ -440,7 +455,10 @@ async fn debug_shows_the_addresses() {
         assert!(format!("{listener:?}").contains(&addr.to_string()));
         let client = TcpStream::connect(addr).await.unwrap();
         let text = format!("{client:?}");
-        assert!(text.contains("peer_addr") && text.contains(&addr.to_string()), "{text}");
+        assert!(
+            text.contains("peer_addr") && text.contains(&addr.to_string()),
+            "{text}"
+        );
         let (mut server, _) = listener.accept().await.unwrap();
         let (rd, _wr) = server.split();
         assert!(format!("{rd:?}").starts_with("ReadHalf"));
