@@ -1,0 +1,258 @@
+//! The command line (clap derive): subcommands `echo` (the default), `http`, `micro`, and the
+//! hidden `serve` the tool runs itself as for each server child.
+//!
+//! Bad input never reaches the sweep: clap rejects unknown subcommands, unknown variants and
+//! malformed numbers, and the value parsers here reject zero connections, zero sizes and
+//! non-positive durations — all with a message on stderr and exit code 2.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The parsed command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "corio-bench",
+    version,
+    about = "IO-bound servers, measured: corio's event loop vs thread-per-connection vs tokio vs a raw mio loop",
+    long_about = "IO-bound servers, measured: corio's event loop vs thread-per-connection vs tokio \
+                  vs a raw mio loop.\n\nWith no subcommand it runs the default echo sweep \
+                  (about a minute) and prints a Markdown table. Each server variant runs in \
+                  its own child process so its memory, threads and CPU time are measured \
+                  alone; the load generator runs on corio in this process.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to run; the echo sweep when absent.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Flags for the default echo sweep (`corio-bench --conns 1,10` = `corio-bench echo --conns 1,10`).
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Echo: each connection sends --size bytes and waits for them back (closed loop). The default.
+    Echo(LoadArgs),
+    /// HTTP/1.1 keep-alive: each connection sends `GET /` and waits for a 13-byte "Hello, World!".
+    Http(LoadArgs),
+    /// Micro-benchmarks of the runtime itself (spawn, wake, timers, channels).
+    Micro(MicroArgs),
+    /// Run one server variant (internal: the sweep starts its server children this way).
+    #[command(hide = true)]
+    Serve(ServeArgs),
+}
+
+/// Flags shared by the `echo` and `http` sweeps.
+#[derive(Debug, Clone, Args)]
+pub struct LoadArgs {
+    /// Connection counts to sweep, comma-separated (each at least 1).
+    #[arg(long, value_delimiter = ',', value_parser = parse_conns, default_value = "1,10,100,1000,5000")]
+    pub conns: Vec<usize>,
+    /// Measured seconds per cell (decimals allowed).
+    #[arg(long, value_parser = parse_secs, default_value = "2")]
+    pub secs: f64,
+    /// Warm-up seconds per cell before measuring (discarded; may be 0).
+    #[arg(long, value_parser = parse_warmup, default_value = "0.5")]
+    pub warmup: f64,
+    /// Echo message size in bytes (echo only; HTTP requests are a fixed 35 bytes).
+    #[arg(long, value_parser = parse_size, default_value = "64")]
+    pub size: usize,
+    /// Server variants, comma-separated, run interleaved in this order.
+    #[arg(long, value_delimiter = ',', default_value = "corio,threads,tokio,mio")]
+    pub variants: Vec<Variant>,
+    /// Repeat the whole sweep N times (interleaved: A B C D A B C D ...) and report medians.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), default_value = "1")]
+    pub repeats: u32,
+    /// Write results.json, results.csv and results.svg into DIR (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No progress bar and no notes on stderr; only the table (and errors).
+    #[arg(long)]
+    pub quiet: bool,
+    /// CPU for the server children (default 0 when the machine has 2+ CPUs).
+    #[arg(long, value_name = "N")]
+    pub server_cpu: Option<usize>,
+    /// CPU for the load generator (default 1 when the machine has 2+ CPUs).
+    #[arg(long, value_name = "N")]
+    pub client_cpu: Option<usize>,
+    /// Do not pin the server or the client to CPUs.
+    #[arg(long, conflicts_with_all = ["server_cpu", "client_cpu"])]
+    pub no_pin: bool,
+    /// Load an already running server at this loopback address instead of starting the
+    /// variants (its memory, threads and CPU are not measured).
+    #[arg(long, value_name = "ADDR", value_parser = parse_target)]
+    pub target: Option<SocketAddr>,
+}
+
+/// Flags of the `micro` subcommand (implemented in `micro.rs`).
+#[derive(Debug, Clone, Args)]
+pub struct MicroArgs {
+    /// Seconds per micro-benchmark (decimals allowed).
+    #[arg(long, value_parser = parse_secs, default_value = "1")]
+    pub secs: f64,
+    /// Runtimes to compare, comma-separated (interpreted by `micro`; empty = all it knows).
+    #[arg(long, value_delimiter = ',')]
+    pub variants: Vec<String>,
+    /// Write results into DIR (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No progress output; only the table (and errors).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// Flags of the hidden `serve` subcommand: one server child.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Which server implementation to run.
+    #[arg(long)]
+    pub variant: Variant,
+    /// Which protocol to speak.
+    #[arg(long)]
+    pub workload: Workload,
+    /// Listen address; the bound address is printed on stdout as the first line.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub addr: SocketAddr,
+    /// Pin the server to this CPU.
+    #[arg(long, value_name = "N")]
+    pub cpu: Option<usize>,
+}
+
+/// A server implementation under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum Variant {
+    /// corio: accept loop + one task per connection, buffer-free while idle.
+    Corio,
+    /// std::net, one OS thread per connection (blocking reads and writes).
+    Threads,
+    /// tokio current_thread + LocalSet, spawn_local per connection, 4 KiB buffer each.
+    Tokio,
+    /// A hand-written edge-triggered mio loop: the floor for this architecture.
+    Mio,
+}
+
+impl Variant {
+    /// The name used on the command line and in the output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Corio => "corio",
+            Variant::Threads => "threads",
+            Variant::Tokio => "tokio",
+            Variant::Mio => "mio",
+        }
+    }
+}
+
+impl fmt::Display for Variant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A protocol the client and the servers speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Workload {
+    /// Send `size` bytes, read them back.
+    Echo,
+    /// `GET / HTTP/1.1`, keep-alive; a 13-byte body comes back.
+    Http,
+}
+
+impl Workload {
+    /// The name used on the command line and in the output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Echo => "echo",
+            Workload::Http => "http",
+        }
+    }
+}
+
+fn parse_conns(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("connection counts must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!(
+            "`{s}` is not a connection count (a positive integer)"
+        )),
+    }
+}
+
+fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 3600.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a duration in seconds (0 < secs <= 3600)"
+        )),
+    }
+}
+
+fn parse_warmup(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=3600.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a warm-up in seconds (0 <= secs <= 3600)"
+        )),
+    }
+}
+
+fn parse_size(s: &str) -> Result<usize, String> {
+    const MAX: usize = 1 << 20;
+    match s.parse::<usize>() {
+        Ok(n) if (1..=MAX).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not a message size (1 to {MAX} bytes)")),
+    }
+}
+
+fn parse_target(s: &str) -> Result<SocketAddr, String> {
+    let addr: SocketAddr = s
+        .parse()
+        .map_err(|_| format!("`{s}` is not an address like 127.0.0.1:7000"))?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "{addr} is not a loopback address: the load generator only targets this machine"
+        ));
+    }
+    Ok(addr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_subcommand_means_the_default_echo_sweep() {
+        let cli = Cli::parse_from(["corio-bench"]);
+        assert!(cli.command.is_none());
+        assert_eq!(cli.load.conns, vec![1, 10, 100, 1000, 5000]);
+        assert_eq!(cli.load.variants.len(), 4);
+        assert_eq!(cli.load.size, 64);
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        for args in [
+            &["corio-bench", "echo", "--conns", "0"][..],
+            &["corio-bench", "echo", "--conns", "1,x"],
+            &["corio-bench", "http", "--variants", "corio,nginx"],
+            &["corio-bench", "echo", "--secs", "0"],
+            &["corio-bench", "echo", "--size", "0"],
+            &["corio-bench", "echo", "--target", "10.0.0.1:80"],
+            &["corio-bench", "frobnicate"],
+        ] {
+            let err = Cli::try_parse_from(args).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+}

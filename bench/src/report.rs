@@ -1,0 +1,181 @@
+//! Rendering a [`Report`]: the Markdown table for stdout, and the files `--out DIR` writes
+//! (`results.json`, `results.csv`; the SVG comes from `plot.rs`).
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use crate::plot;
+use crate::results::{CellResult, Report};
+
+/// Client CPU share above which a cell's numbers may be limited by the load generator.
+pub const CLIENT_SATURATION: f64 = 0.9;
+
+/// CPU share (in cores) of other processes above which a cell is flagged as disturbed.
+pub const OTHER_LOAD: f64 = 0.1;
+
+/// The Markdown the tool prints on stdout: a heading, the setup line, the table, and notes.
+pub fn markdown(report: &Report) -> String {
+    let mut s = String::new();
+    let what = match report.message_size {
+        Some(size) => format!("echo, {size}-byte messages"),
+        None => "http, keep-alive GET /".to_string(),
+    };
+    let _ = writeln!(
+        s,
+        "## corio-bench {}: {} s per cell after {} s warm-up, {} repeat(s), medians\n",
+        what, report.secs, report.warmup_secs, report.repeats
+    );
+    let pinning = match (report.server_cpu, report.client_cpu) {
+        (Some(server), Some(client)) => {
+            format!("server pinned to CPU {server}, load generator (corio) to CPU {client}")
+        }
+        _ => "no CPU pinning".to_string(),
+    };
+    let _ = writeln!(
+        s,
+        "{pinning}; {} CPU(s) usable; RLIMIT_NOFILE {}.\n",
+        report.cpus, report.nofile_limit
+    );
+    s.push_str(
+        "| conns | variant | req/s | p50 µs | p99 µs | p99.9 µs | server RSS MiB | threads | server CPU µs/req | server CPU % | client CPU % |\n",
+    );
+    s.push_str("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for cell in &report.results {
+        s.push_str(&row(cell));
+    }
+    let notes = notes(report);
+    if !notes.is_empty() {
+        s.push('\n');
+        for note in notes {
+            let _ = writeln!(s, "- {note}");
+        }
+    }
+    s
+}
+
+fn row(cell: &CellResult) -> String {
+    let Some(m) = &cell.median else {
+        return format!(
+            "| {} | {} | failed | | | | | | | | |\n",
+            cell.conns, cell.variant
+        );
+    };
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "–".to_string());
+    format!(
+        "| {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {:.0} |\n",
+        cell.conns,
+        cell.variant,
+        m.throughput_rps,
+        m.p50_us,
+        m.p99_us,
+        m.p999_us,
+        opt(m
+            .server_peak_rss_kib
+            .map(|k| format!("{:.1}", k as f64 / 1024.0))),
+        opt(m.server_threads.map(|t| t.to_string())),
+        opt(m.server_cpu_us_per_req.map(|u| format!("{u:.1}"))),
+        opt(m.server_cpu_util.map(|u| format!("{:.0}", u * 100.0))),
+        m.client_cpu_util * 100.0,
+    )
+}
+
+/// Things the reader must know to trust the table.
+fn notes(report: &Report) -> Vec<String> {
+    let mut notes = Vec::new();
+    let mut disturbed = Vec::new();
+    if !report.skipped_conns.is_empty() {
+        notes.push(format!(
+            "skipped {:?} connections: RLIMIT_NOFILE is {} (raise the hard limit, e.g. `ulimit -Hn`, to run them)",
+            report.skipped_conns, report.nofile_limit
+        ));
+    }
+    for cell in &report.results {
+        for failure in &cell.failures {
+            notes.push(format!(
+                "{} with {} connections failed: {failure}",
+                cell.variant, cell.conns
+            ));
+        }
+        if let Some(m) = &cell.median {
+            if m.client_cpu_util > CLIENT_SATURATION {
+                notes.push(format!(
+                    "{} with {} connections: the load generator used {:.0}% of its CPU, so it may be the limit there",
+                    cell.variant,
+                    cell.conns,
+                    m.client_cpu_util * 100.0
+                ));
+            }
+            if let Some(other) = m.other_cpu_util.filter(|&o| o > OTHER_LOAD) {
+                disturbed.push(format!(
+                    "{} x{} ({:.0}%)",
+                    cell.variant,
+                    cell.conns,
+                    other * 100.0
+                ));
+            }
+            if m.errors > 0 {
+                notes.push(format!(
+                    "{} with {} connections: {} connection(s) failed during the window",
+                    cell.variant, cell.conns, m.errors
+                ));
+            }
+        }
+    }
+    if !disturbed.is_empty() {
+        notes.push(format!(
+            "other processes used CPU during {}: {} — those numbers are noisy; rerun on a quiet machine or with --repeats",
+            if disturbed.len() == 1 { "this cell" } else { "these cells" },
+            disturbed.join(", ")
+        ));
+    }
+    notes
+}
+
+/// One CSV line per cell (the medians), with a header.
+pub fn csv(report: &Report) -> String {
+    let mut s = String::from(
+        "workload,variant,conns,requests,secs,throughput_rps,p50_us,p99_us,p999_us,server_peak_rss_kib,server_threads,server_cpu_us_per_req,server_cpu_util,client_cpu_util,other_cpu_util,errors,failures\n",
+    );
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    for cell in &report.results {
+        let _ = write!(s, "{},{},{},", report.workload, cell.variant, cell.conns);
+        match &cell.median {
+            Some(m) => {
+                let _ = write!(
+                    s,
+                    "{},{:.3},{:.1},{:.1},{:.1},{:.1},{},{},{},{},{:.3},{},",
+                    m.requests,
+                    m.secs,
+                    m.throughput_rps,
+                    m.p50_us,
+                    m.p99_us,
+                    m.p999_us,
+                    opt(m.server_peak_rss_kib.map(|v| v.to_string())),
+                    opt(m.server_threads.map(|v| v.to_string())),
+                    opt(m.server_cpu_us_per_req.map(|v| format!("{v:.3}"))),
+                    opt(m.server_cpu_util.map(|v| format!("{v:.3}"))),
+                    m.client_cpu_util,
+                    opt(m.other_cpu_util.map(|v| format!("{v:.3}"))),
+                );
+                let _ = write!(s, "{}", m.errors);
+            }
+            None => s.push_str(",,,,,,,,,,,,"),
+        }
+        let _ = writeln!(s, ",{}", cell.failures.len());
+    }
+    s
+}
+
+/// Write `results.json`, `results.csv` and `results.svg` into `dir` (created if missing).
+pub fn write_files(report: &Report, dir: &Path) -> Result<(), String> {
+    fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let json = serde_json::to_string_pretty(report).map_err(|e| format!("JSON: {e}"))?;
+    let write = |name: &str, text: &str| {
+        let path = dir.join(name);
+        fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    write("results.json", &(json + "\n"))?;
+    write("results.csv", &csv(report))?;
+    plot::write_svg(report, &dir.join("results.svg"))
+}

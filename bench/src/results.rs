@@ -1,0 +1,162 @@
+//! The result data model (what `results.json` holds) and the median over repeats.
+//!
+//! Every metric of a cell is the median of that metric over the cell's successful repeats,
+//! taken metric by metric (so a cell's median p99 and median throughput may come from
+//! different repeats).
+
+use serde::Serialize;
+
+/// One measured run of one cell (or the median of several).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metrics {
+    /// Requests completed in the measured window.
+    pub requests: u64,
+    /// Length of the measured window, seconds.
+    pub secs: f64,
+    /// Requests per second.
+    pub throughput_rps: f64,
+    /// Median request latency, microseconds.
+    pub p50_us: f64,
+    /// 99th-percentile latency, microseconds.
+    pub p99_us: f64,
+    /// 99.9th-percentile latency, microseconds.
+    pub p999_us: f64,
+    /// Server peak resident memory (VmHWM), KiB; absent for `--target`.
+    pub server_peak_rss_kib: Option<u64>,
+    /// Server threads at the end of the window; absent for `--target`.
+    pub server_threads: Option<u64>,
+    /// Server CPU time (user + system) per request, microseconds; absent for `--target`.
+    pub server_cpu_us_per_req: Option<f64>,
+    /// Server CPU time / window (1.0 = one core busy); absent for `--target`.
+    pub server_cpu_util: Option<f64>,
+    /// Load generator CPU time / window (1.0 = one core busy).
+    pub client_cpu_util: f64,
+    /// CPU used by every *other* process on the machine during the window, in cores (machine
+    /// busy time minus server and client time; includes hypervisor steal). Above ~0.1 the
+    /// cell was disturbed. Absent for `--target` (the server's time is unknown).
+    pub other_cpu_util: Option<f64>,
+    /// Connections that failed inside the window.
+    pub errors: u64,
+}
+
+/// One (variant, connections) cell of the sweep.
+#[derive(Debug, Clone, Serialize)]
+pub struct CellResult {
+    /// Server variant (or `target`).
+    pub variant: String,
+    /// Concurrent connections.
+    pub conns: usize,
+    /// Medians over the successful repeats; absent when every repeat failed.
+    #[serde(flatten)]
+    pub median: Option<Metrics>,
+    /// Why repeats failed, one message per failed repeat.
+    pub failures: Vec<String>,
+    /// Every successful repeat, in the order run.
+    pub samples: Vec<Metrics>,
+}
+
+/// A whole sweep: its settings and its cells.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Always `corio-bench`.
+    pub tool: &'static str,
+    /// This crate's version.
+    pub version: &'static str,
+    /// `echo` or `http`.
+    pub workload: &'static str,
+    /// Echo message size in bytes; absent for HTTP.
+    pub message_size: Option<usize>,
+    /// Measured seconds per cell.
+    pub secs: f64,
+    /// Warm-up seconds per cell.
+    pub warmup_secs: f64,
+    /// Repeats of the sweep.
+    pub repeats: u32,
+    /// CPUs this process could use at start.
+    pub cpus: usize,
+    /// CPU the servers were pinned to.
+    pub server_cpu: Option<usize>,
+    /// CPU the load generator was pinned to.
+    pub client_cpu: Option<usize>,
+    /// Soft RLIMIT_NOFILE after raising it.
+    pub nofile_limit: u64,
+    /// Connection counts skipped because they do not fit RLIMIT_NOFILE.
+    pub skipped_conns: Vec<usize>,
+    /// One entry per (conns, variant), conns ascending, variants in `--variants` order.
+    pub results: Vec<CellResult>,
+}
+
+/// Median of `values` (mean of the middle two for an even count); `None` when empty.
+pub fn median(mut values: Vec<f64>) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    })
+}
+
+/// Metric-by-metric median of `samples`; `None` when there are none.
+pub fn median_metrics(samples: &[Metrics]) -> Option<Metrics> {
+    let f = |get: &dyn Fn(&Metrics) -> f64| median(samples.iter().map(get).collect());
+    let opt = |get: &dyn Fn(&Metrics) -> Option<f64>| {
+        let values: Option<Vec<f64>> = samples.iter().map(get).collect();
+        values.and_then(median)
+    };
+    Some(Metrics {
+        requests: f(&|m| m.requests as f64)?.round() as u64,
+        secs: f(&|m| m.secs)?,
+        throughput_rps: f(&|m| m.throughput_rps)?,
+        p50_us: f(&|m| m.p50_us)?,
+        p99_us: f(&|m| m.p99_us)?,
+        p999_us: f(&|m| m.p999_us)?,
+        server_peak_rss_kib: opt(&|m| m.server_peak_rss_kib.map(|v| v as f64))
+            .map(|v| v.round() as u64),
+        server_threads: opt(&|m| m.server_threads.map(|v| v as f64)).map(|v| v.round() as u64),
+        server_cpu_us_per_req: opt(&|m| m.server_cpu_us_per_req),
+        server_cpu_util: opt(&|m| m.server_cpu_util),
+        client_cpu_util: f(&|m| m.client_cpu_util)?,
+        other_cpu_util: opt(&|m| m.other_cpu_util),
+        errors: f(&|m| m.errors as f64)?.round() as u64,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(vec![]), None);
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(vec![4.0, 1.0, 2.0, 3.0]), Some(2.5));
+    }
+
+    #[test]
+    fn metrics_median_is_taken_field_by_field() {
+        let m = |rps: f64, p99: f64| Metrics {
+            requests: rps as u64,
+            secs: 1.0,
+            throughput_rps: rps,
+            p50_us: 1.0,
+            p99_us: p99,
+            p999_us: p99,
+            server_peak_rss_kib: Some(100),
+            server_threads: None,
+            server_cpu_us_per_req: Some(2.0),
+            server_cpu_util: Some(0.5),
+            client_cpu_util: 0.4,
+            other_cpu_util: None,
+            errors: 0,
+        };
+        let med = median_metrics(&[m(10.0, 9.0), m(30.0, 1.0), m(20.0, 5.0)]).unwrap();
+        assert_eq!(med.throughput_rps, 20.0);
+        assert_eq!(med.p99_us, 5.0);
+        assert_eq!(med.server_peak_rss_kib, Some(100));
+        assert_eq!(med.server_threads, None);
+    }
+}

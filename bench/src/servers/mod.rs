@@ -1,0 +1,52 @@
+//! The server variants, each in its own file, and the hidden `serve` entry point the sweep
+//! starts each server child with.
+//!
+//! Every variant speaks both workloads: `echo` writes back what it reads; `http` answers
+//! [`http::RESPONSE`](crate::http::RESPONSE) to every complete request, several per read if
+//! the client pipelines. All set `TCP_NODELAY` on accepted connections.
+
+mod corio;
+mod mio;
+mod threads;
+mod tokio;
+
+use std::io::Write;
+use std::net::TcpListener;
+
+use crate::cli::{ServeArgs, Variant};
+use crate::sys;
+
+/// Run one server variant forever: pin it, bind, print the bound address as the first line of
+/// stdout (the parent waits for it), then serve. Returns only on a fatal error.
+pub fn serve(args: &ServeArgs) -> Result<(), String> {
+    if let Some(cpu) = args.cpu {
+        sys::pin_to_cpu(cpu).map_err(|e| format!("cannot pin the server to CPU {cpu}: {e}"))?;
+    }
+    let listener =
+        TcpListener::bind(args.addr).map_err(|e| format!("cannot bind {}: {e}", args.addr))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{addr}")
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot report the address: {e}"))?;
+    drop(out);
+    let result = match args.variant {
+        Variant::Corio => corio::serve(listener, args.workload),
+        Variant::Threads => threads::serve(listener, args.workload),
+        Variant::Tokio => tokio::serve(listener, args.workload),
+        Variant::Mio => mio::serve(listener, args.workload),
+    };
+    result.map_err(|e| format!("{} server: {e}", args.variant))
+}
+
+/// Is this accept error about one connection (skip it) rather than the listener?
+fn transient_accept_error(err: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        err.kind(),
+        ConnectionAborted | ConnectionReset | Interrupted | WouldBlock
+    ) || matches!(
+        err.raw_os_error(),
+        Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
+    )
+}

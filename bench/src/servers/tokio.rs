@@ -1,0 +1,80 @@
+//! The tokio server, written the way a tokio user would: a current_thread runtime with a
+//! `LocalSet`, `spawn_local` per connection, and a 4 KiB read buffer per connection
+//! (allocated for the connection's whole life, idle or not), answered with `write_all`.
+
+use std::io;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::cli::Workload;
+use crate::http;
+
+/// Serve `listener` forever on tokio's current_thread runtime.
+pub fn serve(listener: TcpListener, workload: Workload) -> io::Result<()> {
+    listener.set_nonblocking(true)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        loop {
+            let stream = match listener.accept().await {
+                Ok((stream, _peer)) => stream,
+                Err(e) if super::transient_accept_error(&e) => {
+                    // No tokio timer (the bench does not enable it): a short blocking nap
+                    // is the back-off, as rare as it is in a benchmark.
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            tokio::task::spawn_local(async move {
+                // A connection error ends only that connection.
+                let _ = connection(stream, workload).await;
+            });
+        }
+    })
+}
+
+async fn connection(mut stream: TcpStream, workload: Workload) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut buf = vec![0u8; 4096];
+    match workload {
+        Workload::Echo => loop {
+            let n = stream.read(&mut buf).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            stream.write_all(&buf[..n]).await?;
+        },
+        Workload::Http => {
+            let mut have = 0;
+            let mut out = Vec::new();
+            loop {
+                let n = stream.read(&mut buf[have..]).await?;
+                if n == 0 {
+                    return Ok(());
+                }
+                have += n;
+                let (requests, used) = http::split_requests(&buf[..have]);
+                buf.copy_within(used..have, 0);
+                have -= used;
+                if have == buf.len() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "request head too long",
+                    ));
+                }
+                out.clear();
+                for _ in 0..requests {
+                    out.extend_from_slice(http::RESPONSE);
+                }
+                stream.write_all(&out).await?;
+            }
+        }
+    }
+}
