@@ -1,4 +1,4 @@
-//! The load generator, on corio (dogfood): one task per connection, closed loop (one request
+//! The load generator, on corio (dogfood: `corio::net::TcpStream`, `corio::time`): one task per connection, closed loop (one request
 //! in flight per connection), latency of every request recorded into one shared
 //! hdrhistogram while the measured window is open.
 //!
@@ -13,9 +13,9 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use corio::net::TcpStream;
 use hdrhistogram::Histogram;
 
-use crate::aio;
 use crate::cli::Workload;
 use crate::http;
 use crate::sys;
@@ -182,18 +182,19 @@ fn machine_busy_secs() -> Result<f64, LoadError> {
 async fn connection(spec: LoadSpec, shared: Rc<Shared>) {
     let mut up = false;
     let result = async {
-        let stream = aio::connect(spec.addr).await?;
+        let mut stream = TcpStream::connect(spec.addr).await?;
+        stream.set_nodelay(true)?;
         let request: Vec<u8> = match spec.workload {
             Workload::Echo => (0..spec.size).map(|i| b'a' + (i % 26) as u8).collect(),
             Workload::Http => http::REQUEST.to_vec(),
         };
         let mut buf = vec![0u8; spec.size.max(512)];
-        round_trip(&stream, spec.workload, &request, &mut buf).await?;
+        round_trip(&mut stream, spec.workload, &request, &mut buf).await?;
         shared.up.set(shared.up.get() + 1);
         up = true;
         while !shared.stop.get() {
             let t0 = Instant::now();
-            round_trip(&stream, spec.workload, &request, &mut buf).await?;
+            round_trip(&mut stream, spec.workload, &request, &mut buf).await?;
             if shared.measuring.get() {
                 let ns = t0.elapsed().as_nanos().min(u64::MAX as u128) as u64;
                 shared.hist.borrow_mut().saturating_record(ns.max(1));
@@ -220,15 +221,15 @@ async fn connection(spec: LoadSpec, shared: Rc<Shared>) {
 
 /// Send one request and read its whole answer.
 async fn round_trip(
-    stream: &aio::Stream,
+    stream: &mut TcpStream,
     workload: Workload,
     request: &[u8],
     buf: &mut [u8],
 ) -> std::io::Result<()> {
-    aio::write_all(stream, request).await?;
+    stream.write_all(request).await?;
     let mut have = 0;
     loop {
-        let n = aio::read(stream, &mut buf[have..]).await?;
+        let n = stream.read(&mut buf[have..]).await?;
         if n == 0 {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::UnexpectedEof,

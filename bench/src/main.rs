@@ -34,7 +34,6 @@
 //! fixed keep-alive request.
 #![deny(missing_docs)]
 
-mod aio;
 mod child;
 mod cli;
 mod client;

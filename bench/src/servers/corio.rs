@@ -1,19 +1,17 @@
-//! The corio server: an accept loop and one task per connection, buffer-free while idle.
+//! The corio server (`corio::net`): an accept loop and one task per connection, buffer-free
+//! while idle.
 //!
-//! An idle connection holds no buffer: its task awaits `readable()`, then reads into one
-//! loop-wide scratch buffer (a `thread_local` `RefCell<Vec<u8>>`) and writes the answer back
-//! straight from it. Only if a write would block is the rest copied into a per-connection
-//! `Vec` that the task awaits writing (and frees) before it reads again. An incomplete HTTP
-//! request is likewise kept per connection only while it is incomplete.
+//! An idle connection holds no buffer: its task awaits `readable()`, then `try_read`s into
+//! one loop-wide scratch buffer (a `thread_local` `RefCell<Vec<u8>>`) and `try_write`s the
+//! answer straight from it. Only if a write would block is the rest copied into a
+//! per-connection `Vec` that the task awaits writing (and frees) before it reads again. An
+//! incomplete HTTP request is likewise kept per connection only while it is incomplete.
 
 use std::cell::RefCell;
-use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::time::Duration;
+use std::io::{self, ErrorKind};
 
-use corio::io::Async;
+use corio::net::{TcpListener, TcpStream};
 
-use crate::aio;
 use crate::cli::Workload;
 use crate::http;
 
@@ -25,20 +23,12 @@ thread_local! {
 }
 
 /// Serve `listener` forever on a corio runtime.
-pub fn serve(listener: TcpListener, workload: Workload) -> io::Result<()> {
-    listener.set_nonblocking(true)?;
+pub fn serve(listener: std::net::TcpListener, workload: Workload) -> io::Result<()> {
     corio::run(async move {
-        let listener = Async::new(listener)?;
+        let listener = TcpListener::from_std(listener)?;
         loop {
-            let stream = match listener.read_with(|l| l.accept()).await {
-                Ok((stream, _peer)) => stream,
-                Err(e) if super::transient_accept_error(&e) => {
-                    // Out of fds or memory: back off instead of spinning on the error.
-                    corio::time::sleep(Duration::from_millis(5)).await;
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
+            // accept() backs off by itself when out of fds or memory; other errors are fatal.
+            let (stream, _peer) = listener.accept().await?;
             corio::spawn(async move {
                 // A connection error ends only that connection.
                 let _ = connection(stream, workload).await;
@@ -49,25 +39,23 @@ pub fn serve(listener: TcpListener, workload: Workload) -> io::Result<()> {
 
 /// Why `on_readable` stopped.
 enum Step {
-    /// Read and answered what was there; wait for more.
+    /// Read and answered what was there (or nothing was there); wait for more.
     Continue,
     /// The client closed its side.
     Eof,
 }
 
-async fn connection(stream: TcpStream, workload: Workload) -> io::Result<()> {
-    stream.set_nonblocking(true)?;
+async fn connection(mut stream: TcpStream, workload: Workload) -> io::Result<()> {
     stream.set_nodelay(true)?;
-    let io = Async::new(stream)?;
     let mut pending: Vec<u8> = Vec::new();
     let mut partial: Vec<u8> = Vec::new();
     loop {
         if !pending.is_empty() {
-            aio::write_all(&io, &pending).await?;
+            stream.write_all(&pending).await?;
             pending = Vec::new(); // idle connections keep no buffer
         }
-        io.readable().await?;
-        match on_readable(&io, workload, &mut pending, &mut partial)? {
+        stream.readable().await?;
+        match on_readable(&stream, workload, &mut pending, &mut partial)? {
             Step::Continue => {}
             Step::Eof => return Ok(()),
         }
@@ -75,30 +63,25 @@ async fn connection(stream: TcpStream, workload: Workload) -> io::Result<()> {
 }
 
 /// One read into the shared scratch buffer, answered at once; whatever cannot be written
-/// without blocking goes to `pending`.
+/// without blocking goes to `pending`. Never awaits: the shared buffer is borrowed.
 fn on_readable(
-    io: &Async<TcpStream>,
+    stream: &TcpStream,
     workload: Workload,
     pending: &mut Vec<u8>,
     partial: &mut Vec<u8>,
 ) -> io::Result<Step> {
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
-        let n = match io.get_ref().read(&mut scratch) {
+        let n = match stream.try_read(&mut scratch) {
             Ok(0) => return Ok(Step::Eof),
             Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                io.clear_readable();
-                return Ok(Step::Continue);
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {
+                return Ok(Step::Continue)
             }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(Step::Continue),
             Err(e) => return Err(e),
         };
-        if n < scratch.len() {
-            io.clear_readable(); // drained: the next read would only say WouldBlock
-        }
         match workload {
-            Workload::Echo => write_now(io, &scratch[..n], pending)?,
+            Workload::Echo => write_now(stream, &scratch[..n], pending)?,
             Workload::Http => OUT.with(|out| -> io::Result<()> {
                 let mut out = out.borrow_mut();
                 out.clear();
@@ -114,7 +97,7 @@ fn on_readable(
                 };
                 if partial.len() > http::MAX_HEAD {
                     return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
+                        ErrorKind::InvalidData,
                         "request head too long",
                     ));
                 }
@@ -124,7 +107,7 @@ fn on_readable(
                 for _ in 0..requests {
                     out.extend_from_slice(http::RESPONSE);
                 }
-                write_now(io, &out, pending)
+                write_now(stream, &out, pending)
             })?,
         }
         Ok(Step::Continue)
@@ -132,16 +115,13 @@ fn on_readable(
 }
 
 /// Write `data` without waiting; keep what did not fit in `pending`.
-fn write_now(io: &Async<TcpStream>, data: &[u8], pending: &mut Vec<u8>) -> io::Result<()> {
+fn write_now(stream: &TcpStream, data: &[u8], pending: &mut Vec<u8>) -> io::Result<()> {
     let mut written = 0;
     while written < data.len() {
-        match io.get_ref().write(&data[written..]) {
+        match stream.try_write(&data[written..]) {
             Ok(n) => written += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                io.clear_writable();
-                break;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
