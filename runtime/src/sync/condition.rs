@@ -19,9 +19,10 @@ use super::waiters::WaiterList;
 /// * A notification with nobody waiting is lost (as in Python): check your predicate under
 ///   the lock, or use [`wait_while`](Condition::wait_while).
 /// * Cancel-safe: a `wait` dropped while parked leaves the queue; one dropped after it was
-///   notified by `notify_one`/`notify(n)` passes the notification to the next waiter, so
-///   `notify(n)` wakes `n` live waiters if there are that many. (A `notify_all`
-///   notification is not passed on: everyone parked at that moment was already woken.)
+///   notified by `notify_one`/`notify(n)` (still parked, or waiting to re-acquire the lock)
+///   passes the notification to the next waiter, so `notify(n)` wakes `n` live waiters if
+///   there are that many. (A `notify_all` notification is not passed on: everyone parked
+///   at that moment was already woken.)
 /// * One `Condition` may be used with any `Lock`; it does not remember which.
 ///
 /// ```
@@ -101,12 +102,20 @@ impl Condition {
         // No other task runs between unlocking here and the first poll of `Notified`
         // below (it happens in this same poll), so no notification can slip in between.
         drop(guard);
-        Notified {
+        let notice = Notified {
             cond: self,
             key: None,
         }
         .await;
-        lock.lock().await
+        // Dropped while re-acquiring the lock, the caller never sees the notification
+        // (Python 3.12 makes the same choice): pass it on until we hold the lock.
+        let mut pass_on = PassOn {
+            cond: self,
+            armed: notice.pass_on,
+        };
+        let guard = lock.lock().await;
+        pass_on.armed = false;
+        guard
     }
 
     /// Wait while `condition` returns true: the predicate is checked under the lock, first
@@ -227,9 +236,9 @@ struct Notified<'a> {
 }
 
 impl Future for Notified<'_> {
-    type Output = ();
+    type Output = Notice;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Notice> {
         let mut waiters = self.cond.waiters.borrow_mut();
         match self.key {
             None => {
@@ -243,10 +252,10 @@ impl Future for Notified<'_> {
                 Poll::Pending
             }
             Some(key) => {
-                waiters.remove(key);
+                let notice = waiters.remove(key);
                 drop(waiters);
                 self.key = None;
-                Poll::Ready(())
+                Poll::Ready(notice)
             }
         }
     }
@@ -263,6 +272,21 @@ impl Drop for Notified<'_> {
         };
         if pass_on {
             // Notified but never woke up to use it: the next waiter gets it instead.
+            self.cond.notify_one();
+        }
+    }
+}
+
+/// Passes a notification on if `wait` is dropped between being notified and re-acquiring
+/// the lock.
+struct PassOn<'a> {
+    cond: &'a Condition,
+    armed: bool,
+}
+
+impl Drop for PassOn<'_> {
+    fn drop(&mut self) {
+        if self.armed {
             self.cond.notify_one();
         }
     }
