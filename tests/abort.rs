@@ -91,3 +91,42 @@ fn the_timer_of_an_aborted_sleep_is_cancelled() {
         assert!(t.elapsed() >= Duration::from_millis(5));
     });
 }
+
+/// Wakes its own task from its destructor, as an `Async` owned by the task does.
+struct WakesSelfOnDrop(Option<std::task::Waker>);
+impl Drop for WakesSelfOnDrop {
+    fn drop(&mut self) {
+        if let Some(w) = self.0.take() {
+            w.wake();
+        }
+    }
+}
+
+#[test]
+fn abort_of_a_task_whose_destructor_wakes_itself_releases_it_once() {
+    corio::run(async {
+        let mut handles = Vec::new();
+        for _ in 0..100 {
+            handles.push(corio::spawn(async {
+                let mut guard = WakesSelfOnDrop(None);
+                std::future::poll_fn(|cx| {
+                    guard.0 = Some(cx.waker().clone());
+                    std::task::Poll::<()>::Pending
+                })
+                .await;
+                drop(guard);
+            }));
+        }
+        yield_now().await;
+        for h in &handles {
+            h.abort();
+        }
+        for h in handles {
+            assert!(h.await.unwrap_err().is_cancelled());
+        }
+        // The runtime is still consistent: more tasks run and finish.
+        yield_now().await;
+        assert_eq!(corio::task::active_count(), 0);
+        assert_eq!(corio::spawn(async { 1 }).await.unwrap(), 1);
+    });
+}

@@ -206,12 +206,9 @@ async fn dropping_a_unix_stream_wakes_a_writer_waiting_for_room() {
     .await
 }
 
-// Ignored until the runtime is fixed: cancelling a task whose future drops an `Async` it
-// is parked on makes the drop wake the task being cancelled; executor.rs `run_task`
-// (CANCELLED branch) then re-queues and releases it twice ("invalid key" panic in
-// `release`). The done-path already guards with `SCHEDULED`; the cancel path does not.
+// Cancelling a task whose future drops an `Async` it is parked on makes the drop wake the
+// task being cancelled (a regression test for a double release in the executor).
 #[corio::test]
-#[ignore = "runtime bug: executor run_task releases a cancelled task that woke itself twice"]
 async fn aborting_a_task_blocked_in_read_closes_its_stream() {
     bounded(async {
         let (client, mut server) = pair().await;

@@ -415,11 +415,15 @@ impl Core {
             return;
         }
         if state & CANCELLED != 0 {
+            // Dropping the future may wake this very task (e.g. an `Async` it owned wakes
+            // its waiters on drop), queueing it again: then the queue entry releases it.
             task.cancel();
             task.set(COMPLETE);
             self.live.set(self.live.get() - 1);
             task.wake_join();
-            self.release(task);
+            if task.state() & SCHEDULED == 0 {
+                self.release(task);
+            }
             return;
         }
         task.set(RUNNING);
