@@ -74,12 +74,17 @@ pub struct LoadArgs {
     /// No progress bar and no notes on stderr; only the table (and errors).
     #[arg(long)]
     pub quiet: bool,
-    /// CPU for the server children (default 0 when the machine has 2+ CPUs).
+    /// CPU for the server children (default: the first usable CPU, when the machine has 2+).
     #[arg(long, value_name = "N")]
     pub server_cpu: Option<usize>,
-    /// CPU for the load generator (default 1 when the machine has 2+ CPUs).
+    /// CPU for the load generator's first thread (default: the first usable CPU that is not
+    /// the server's, when the machine has 2+ CPUs).
     #[arg(long, value_name = "N")]
     pub client_cpu: Option<usize>,
+    /// Load generator threads, each its own corio loop on its own CPU (default: 1 on a
+    /// 2-CPU machine, else the CPUs left after the server's, up to 4).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub client_threads: Option<u32>,
     /// Do not pin the server or the client to CPUs.
     #[arg(long, conflicts_with_all = ["server_cpu", "client_cpu"])]
     pub no_pin: bool,

@@ -1,26 +1,41 @@
-//! The load generator, on corio (dogfood: `corio::net::TcpStream`, `corio::time`): one task per connection, closed loop (one request
-//! in flight per connection), latency of every request recorded into one shared
-//! hdrhistogram while the measured window is open.
+//! The load generator, on corio (dogfood: `corio::net::TcpStream`, `corio::time`,
+//! `corio::sync::Event`): one task per connection, closed loop (one request in flight per
+//! connection), every request's latency recorded into an hdrhistogram while the measured
+//! window is open.
 //!
-//! A cell goes: connect in batches of [`CONNECT_BATCH`], each connection doing one round trip
-//! before it counts as up (so the server really holds it); warm-up; the measured window;
-//! stop. The caller's `probe` runs at the window's start and end (server statistics are
-//! sampled there, and the server is killed at the end, before this process closes its
-//! sockets).
+//! It runs on `threads` worker threads, each its own corio runtime pinned to its own CPU, the
+//! connections split evenly between them (one worker on a 2-CPU machine; more where there
+//! are CPUs to spare, so the client outruns a one-core server). The calling thread only
+//! coordinates, through atomics:
+//!
+//! ```text
+//!  coordinator                          each worker (a corio loop)
+//!  ───────────                          ─────────────────────────
+//!  wait until up == conns   ◄────────── connect in batches of CONNECT_BATCH; one round
+//!                                       trip each, then `up += 1` and wait, idle
+//!  go = true  ────────────────────────► all connections start their closed loops
+//!  sleep(warm-up); probe(WindowStart)
+//!  measuring = true; sleep(window)      requests that complete while `measuring` count
+//!  measuring = false; probe(WindowEnd)  (the probe kills the server here)
+//!  stop = true; join; merge histograms  return (requests, errors, histogram)
+//! ```
 
 use std::cell::{Cell, RefCell};
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use corio::net::TcpStream;
+use corio::sync::Event;
 use hdrhistogram::Histogram;
 
 use crate::cli::Workload;
 use crate::http;
 use crate::sys;
 
-/// Connections that may be mid-handshake at once while a cell sets up.
+/// Connections per worker that may be mid-handshake at once while a cell sets up.
 pub const CONNECT_BATCH: usize = 64;
 
 /// How long all connections together may take to come up before the cell fails.
@@ -41,6 +56,8 @@ pub struct LoadSpec {
     pub warmup: Duration,
     /// The measured window.
     pub window: Duration,
+    /// One entry per worker thread: the CPU to pin it to, if any.
+    pub worker_cpus: Vec<Option<usize>>,
 }
 
 /// Points in a cell at which the caller's probe runs.
@@ -63,9 +80,9 @@ pub struct LoadOutcome {
     pub latency_us: [f64; 3],
     /// Connections that failed inside the window.
     pub errors: u64,
-    /// This process's CPU time in the window / window length (1.0 = one core busy).
+    /// This process's CPU time in the window / window length, in cores (1.0 = one core).
     pub client_cpu_util: f64,
-    /// CPU time of every process on the machine in the window / window length.
+    /// CPU time of every process on the machine in the window / window length, in cores.
     pub machine_busy_cores: f64,
 }
 
@@ -78,94 +95,121 @@ pub enum LoadError {
     Failed(String),
 }
 
-/// State shared by the connection tasks and the driver (single thread: `Cell`/`RefCell`).
-struct Shared {
-    measuring: Cell<bool>,
-    stop: Cell<bool>,
-    up: Cell<usize>,
-    requests: Cell<u64>,
-    errors: Cell<u64>,
-    first_error: RefCell<Option<String>>,
-    hist: RefCell<Histogram<u64>>,
+/// What the coordinator and the workers share.
+#[derive(Default)]
+struct Control {
+    up: AtomicUsize,
+    go: AtomicBool,
+    measuring: AtomicBool,
+    stop: AtomicBool,
+    requests: AtomicU64,
+    errors: AtomicU64,
+    first_error: Mutex<Option<String>>,
 }
 
-/// Run one cell on a fresh corio runtime (on this thread) and report what happened.
+impl Control {
+    fn fail(&self, err: String) {
+        let mut first = self.first_error.lock().unwrap_or_else(|e| e.into_inner());
+        first.get_or_insert(err);
+    }
+
+    fn first_error(&self) -> Option<String> {
+        self.first_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// Run one cell and report what happened. Blocks the calling thread for the whole cell.
 pub fn run(
     spec: &LoadSpec,
     probe: &mut dyn FnMut(Phase) -> Result<(), String>,
 ) -> Result<LoadOutcome, LoadError> {
-    let hist = Histogram::new_with_bounds(1, 60_000_000_000, 3)
-        .map_err(|e| LoadError::Failed(format!("histogram: {e}")))?;
-    let shared = Rc::new(Shared {
-        measuring: Cell::new(false),
-        stop: Cell::new(false),
-        up: Cell::new(0),
-        requests: Cell::new(0),
-        errors: Cell::new(0),
-        first_error: RefCell::new(None),
-        hist: RefCell::new(hist),
-    });
-    let rt = corio::Runtime::new().map_err(|e| LoadError::Failed(format!("runtime: {e}")))?;
-    rt.block_on(drive(spec, shared, probe))
-}
-
-async fn drive(
-    spec: &LoadSpec,
-    shared: Rc<Shared>,
-    probe: &mut dyn FnMut(Phase) -> Result<(), String>,
-) -> Result<LoadOutcome, LoadError> {
-    let deadline = Instant::now() + CONNECT_DEADLINE;
-    let mut spawned = 0;
-    while spawned < spec.conns {
-        let batch = CONNECT_BATCH.min(spec.conns - spawned);
-        for _ in 0..batch {
-            corio::spawn(connection(spec.clone(), shared.clone()));
-        }
-        spawned += batch;
-        while shared.up.get() < spawned {
-            if let Some(err) = shared.first_error.borrow().as_ref() {
-                return Err(LoadError::Unreachable(format!(
-                    "cannot reach the server at {}: {err}",
-                    spec.addr
-                )));
-            }
-            if Instant::now() > deadline {
-                return Err(LoadError::Unreachable(format!(
-                    "only {} of {} connections to {} completed a first round trip within {} s",
-                    shared.up.get(),
-                    spec.conns,
-                    spec.addr,
-                    CONNECT_DEADLINE.as_secs()
-                )));
-            }
-            corio::time::sleep(Duration::from_millis(1)).await;
+    let control = Arc::new(Control::default());
+    let threads = spec.worker_cpus.len().max(1);
+    let mut workers = Vec::with_capacity(threads);
+    for (i, cpu) in spec.worker_cpus.iter().copied().enumerate() {
+        let conns = spec.conns / threads + usize::from(i < spec.conns % threads);
+        let (spec, control) = (spec.clone(), control.clone());
+        let worker = std::thread::Builder::new()
+            .name(format!("load-{i}"))
+            .spawn(move || worker(spec, conns, cpu, control))
+            .map_err(|e| LoadError::Failed(format!("cannot start a load thread: {e}")))?;
+        workers.push(worker);
+    }
+    // Whatever happens below, the workers must stop before we return.
+    let result = coordinate(spec, &control, probe);
+    control.stop.store(true, Relaxed);
+    let mut hist = new_histogram()?;
+    for worker in workers {
+        match worker.join() {
+            Ok(Ok(h)) => hist
+                .add(&h)
+                .map_err(|e| LoadError::Failed(format!("histogram: {e}")))?,
+            Ok(Err(e)) => return Err(LoadError::Failed(e)),
+            Err(_) => return Err(LoadError::Failed("a load thread panicked".into())),
         }
     }
+    let (elapsed, client_cpu_util, machine_busy_cores) = result?;
+    let q = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
+    Ok(LoadOutcome {
+        requests: control.requests.load(Relaxed),
+        elapsed,
+        latency_us: [q(0.5), q(0.99), q(0.999)],
+        errors: control.errors.load(Relaxed),
+        client_cpu_util,
+        machine_busy_cores,
+    })
+}
 
-    corio::time::sleep(spec.warmup).await;
+/// The coordinator's part: wait for the connections, time the warm-up and the window.
+/// Returns the window length, the client's CPU use and the machine's, both in cores.
+fn coordinate(
+    spec: &LoadSpec,
+    control: &Control,
+    probe: &mut dyn FnMut(Phase) -> Result<(), String>,
+) -> Result<(Duration, f64, f64), LoadError> {
+    let deadline = Instant::now() + CONNECT_DEADLINE;
+    while control.up.load(Relaxed) < spec.conns {
+        if let Some(err) = control.first_error() {
+            return Err(LoadError::Unreachable(format!(
+                "cannot reach the server at {}: {err}",
+                spec.addr
+            )));
+        }
+        if Instant::now() > deadline {
+            return Err(LoadError::Unreachable(format!(
+                "only {} of {} connections to {} completed a first round trip within {} s",
+                control.up.load(Relaxed),
+                spec.conns,
+                spec.addr,
+                CONNECT_DEADLINE.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    control.go.store(true, Relaxed);
+    std::thread::sleep(spec.warmup);
     probe(Phase::WindowStart).map_err(LoadError::Failed)?;
     let cpu0 = own_cpu_secs()?;
     let busy0 = machine_busy_secs()?;
     let start = Instant::now();
-    shared.measuring.set(true);
-    corio::time::sleep(spec.window).await;
-    shared.measuring.set(false);
+    control.measuring.store(true, Relaxed);
+    std::thread::sleep(spec.window);
+    control.measuring.store(false, Relaxed);
     let elapsed = start.elapsed();
     let cpu1 = own_cpu_secs()?;
     let busy1 = machine_busy_secs()?;
-    shared.stop.set(true);
     probe(Phase::WindowEnd).map_err(LoadError::Failed)?;
+    let secs = elapsed.as_secs_f64();
+    Ok((elapsed, (cpu1 - cpu0) / secs, (busy1 - busy0) / secs))
+}
 
-    let hist = shared.hist.borrow();
-    let q = |q: f64| hist.value_at_quantile(q) as f64 / 1000.0;
-    Ok(LoadOutcome {
-        requests: shared.requests.get(),
-        elapsed,
-        latency_us: [q(0.5), q(0.99), q(0.999)],
-        errors: shared.errors.get(),
-        client_cpu_util: (cpu1 - cpu0) / elapsed.as_secs_f64(),
-        machine_busy_cores: (busy1 - busy0) / elapsed.as_secs_f64(),
-    })
+fn new_histogram() -> Result<Histogram<u64>, LoadError> {
+    // 1 ns to 60 s at 3 significant digits.
+    Histogram::new_with_bounds(1, 60_000_000_000, 3)
+        .map_err(|e| LoadError::Failed(format!("histogram: {e}")))
 }
 
 fn own_cpu_secs() -> Result<f64, LoadError> {
@@ -178,8 +222,68 @@ fn machine_busy_secs() -> Result<f64, LoadError> {
     sys::machine_busy_secs().map_err(|e| LoadError::Failed(format!("reading /proc/stat: {e}")))
 }
 
-/// One connection: connect, one round trip to prove the server holds it, then the closed loop.
-async fn connection(spec: LoadSpec, shared: Rc<Shared>) {
+/// One worker thread's own state (single thread: `Cell`/`RefCell`).
+struct Local {
+    control: Arc<Control>,
+    /// Set when the coordinator says go; connections that are up wait on it, idle.
+    go: Event,
+    hist: RefCell<Histogram<u64>>,
+    requests: Cell<u64>,
+}
+
+/// A worker thread: its own corio runtime driving `conns` connections. Returns its histogram.
+fn worker(
+    spec: LoadSpec,
+    conns: usize,
+    cpu: Option<usize>,
+    control: Arc<Control>,
+) -> Result<Histogram<u64>, String> {
+    if let Some(cpu) = cpu {
+        sys::pin_to_cpu(cpu).map_err(|e| format!("cannot pin a load thread to CPU {cpu}: {e}"))?;
+    }
+    let hist = new_histogram().map_err(|e| format!("{e:?}"))?;
+    let rt = corio::Runtime::new().map_err(|e| format!("corio runtime: {e}"))?;
+    let local = Rc::new(Local {
+        control,
+        go: Event::new(),
+        hist: RefCell::new(hist),
+        requests: Cell::new(0),
+    });
+    rt.block_on(async {
+        let control = &local.control;
+        let mut spawned = 0;
+        while spawned < conns && !control.stop.load(Relaxed) {
+            let batch = CONNECT_BATCH.min(conns - spawned);
+            let started = Rc::new(Cell::new(0usize));
+            for _ in 0..batch {
+                corio::spawn(connection(spec.clone(), local.clone(), started.clone()));
+            }
+            spawned += batch;
+            while started.get() < batch && !control.stop.load(Relaxed) {
+                corio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        while !control.go.load(Relaxed) && !control.stop.load(Relaxed) {
+            corio::time::sleep(Duration::from_millis(1)).await;
+        }
+        local.go.set();
+        while !control.stop.load(Relaxed) {
+            corio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    drop(rt); // drops every connection task (and closes its socket)
+    local
+        .control
+        .requests
+        .fetch_add(local.requests.get(), Relaxed);
+    let hist = local.hist.borrow().clone();
+    Ok(hist)
+}
+
+/// One connection: connect, one round trip to prove the server holds it, wait for go, then
+/// the closed loop. `started` counts this batch's connections that are up (or failed).
+async fn connection(spec: LoadSpec, local: Rc<Local>, started: Rc<Cell<usize>>) {
+    let control = &local.control;
     let mut up = false;
     let result = async {
         let mut stream = TcpStream::connect(spec.addr).await?;
@@ -190,32 +294,30 @@ async fn connection(spec: LoadSpec, shared: Rc<Shared>) {
         };
         let mut buf = vec![0u8; spec.size.max(512)];
         round_trip(&mut stream, spec.workload, &request, &mut buf).await?;
-        shared.up.set(shared.up.get() + 1);
         up = true;
-        while !shared.stop.get() {
+        started.set(started.get() + 1);
+        control.up.fetch_add(1, Relaxed);
+        local.go.wait().await;
+        while !control.stop.load(Relaxed) {
             let t0 = Instant::now();
             round_trip(&mut stream, spec.workload, &request, &mut buf).await?;
-            if shared.measuring.get() {
+            if control.measuring.load(Relaxed) {
                 let ns = t0.elapsed().as_nanos().min(u64::MAX as u128) as u64;
-                shared.hist.borrow_mut().saturating_record(ns.max(1));
-                shared.requests.set(shared.requests.get() + 1);
+                local.hist.borrow_mut().saturating_record(ns.max(1));
+                local.requests.set(local.requests.get() + 1);
             }
         }
         Ok::<(), std::io::Error>(())
     }
     .await;
     if let Err(err) = result {
-        if shared.stop.get() {
-            return; // the server was killed at the end of the cell: expected
-        }
         if !up {
-            shared
-                .first_error
-                .borrow_mut()
-                .get_or_insert(err.to_string());
-        } else if shared.measuring.get() {
-            shared.errors.set(shared.errors.get() + 1);
+            started.set(started.get() + 1);
+            control.fail(err.to_string());
+        } else if control.measuring.load(Relaxed) {
+            control.errors.fetch_add(1, Relaxed);
         }
+        // Errors after the window (the server is killed at its end) are expected.
     }
 }
 

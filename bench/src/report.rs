@@ -26,11 +26,21 @@ pub fn markdown(report: &Report) -> String {
         "## corio-bench {}: {} s per cell after {} s warm-up, {} repeat(s), medians\n",
         what, report.secs, report.warmup_secs, report.repeats
     );
-    let pinning = match (report.server_cpu, report.client_cpu) {
-        (Some(server), Some(client)) => {
-            format!("server pinned to CPU {server}, load generator (corio) to CPU {client}")
-        }
-        _ => "no CPU pinning".to_string(),
+    let threads = match report.client_threads {
+        1 => "1 thread".to_string(),
+        n => format!("{n} threads"),
+    };
+    let pinning = match report.server_cpu {
+        Some(server) => format!(
+            "server pinned to CPU {server}, load generator (corio, {threads}) to CPU {}",
+            report
+                .client_cpus
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        None => format!("no CPU pinning; load generator (corio) on {threads}"),
     };
     let _ = writeln!(
         s,
@@ -84,6 +94,7 @@ fn row(cell: &CellResult) -> String {
 fn notes(report: &Report) -> Vec<String> {
     let mut notes = Vec::new();
     let mut disturbed = Vec::new();
+    let mut client_bound = Vec::new();
     if !report.skipped_conns.is_empty() {
         notes.push(format!(
             "skipped {:?} connections: RLIMIT_NOFILE is {} (raise the hard limit, e.g. `ulimit -Hn`, to run them)",
@@ -98,12 +109,13 @@ fn notes(report: &Report) -> Vec<String> {
             ));
         }
         if let Some(m) = &cell.median {
-            if m.client_cpu_util > CLIENT_SATURATION {
-                notes.push(format!(
-                    "{} with {} connections: the load generator used {:.0}% of its CPU, so it may be the limit there",
+            let client_share = m.client_cpu_util / report.client_threads.max(1) as f64;
+            if client_share > CLIENT_SATURATION {
+                client_bound.push(format!(
+                    "{} x{} ({:.0}%)",
                     cell.variant,
                     cell.conns,
-                    m.client_cpu_util * 100.0
+                    client_share * 100.0
                 ));
             }
             if let Some(other) = m.other_cpu_util.filter(|&o| o > OTHER_LOAD) {
@@ -121,6 +133,12 @@ fn notes(report: &Report) -> Vec<String> {
                 ));
             }
         }
+    }
+    if !client_bound.is_empty() {
+        notes.push(format!(
+            "the load generator was near its CPU limit in {}: there req/s is a lower bound for the server (compare server CPU µs/req instead)",
+            client_bound.join(", ")
+        ));
     }
     if !disturbed.is_empty() {
         notes.push(format!(

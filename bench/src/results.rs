@@ -29,7 +29,8 @@ pub struct Metrics {
     pub server_cpu_us_per_req: Option<f64>,
     /// Server CPU time / window (1.0 = one core busy); absent for `--target`.
     pub server_cpu_util: Option<f64>,
-    /// Load generator CPU time / window (1.0 = one core busy).
+    /// Load generator CPU time / window, in cores (1.0 = one core busy; the client may have
+    /// several threads).
     pub client_cpu_util: f64,
     /// CPU used by every *other* process on the machine during the window, in cores (machine
     /// busy time minus server and client time; includes hypervisor steal). Above ~0.1 the
@@ -76,8 +77,10 @@ pub struct Report {
     pub cpus: usize,
     /// CPU the servers were pinned to.
     pub server_cpu: Option<usize>,
-    /// CPU the load generator was pinned to.
-    pub client_cpu: Option<usize>,
+    /// Load generator threads (corio loops).
+    pub client_threads: usize,
+    /// CPUs the load generator threads were pinned to (empty: not pinned).
+    pub client_cpus: Vec<usize>,
     /// Soft RLIMIT_NOFILE after raising it.
     pub nofile_limit: u64,
     /// Connection counts skipped because they do not fit RLIMIT_NOFILE.

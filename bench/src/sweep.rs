@@ -39,10 +39,11 @@ impl Target {
 }
 
 /// Where the server and the client run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Pinning {
     server: Option<usize>,
-    client: Option<usize>,
+    /// One entry per load generator thread.
+    workers: Vec<Option<usize>>,
     cpus: usize,
 }
 
@@ -97,7 +98,7 @@ pub fn run(workload: Workload, args: &LoadArgs) -> Result<Report, BenchError> {
                     args.repeats
                 ));
                 let cell = &mut cells[ci * targets.len() + ti];
-                match run_cell(target, workload, c, args, pinning.server) {
+                match run_cell(target, workload, c, args, &pinning) {
                     Ok(metrics) => cell.samples.push(metrics),
                     Err(CellError::Fatal(e)) => {
                         bar.finish_and_clear();
@@ -130,7 +131,8 @@ pub fn run(workload: Workload, args: &LoadArgs) -> Result<Report, BenchError> {
         repeats: args.repeats,
         cpus: pinning.cpus,
         server_cpu: pinning.server,
-        client_cpu: pinning.client,
+        client_threads: pinning.workers.len(),
+        client_cpus: pinning.workers.iter().flatten().copied().collect(),
         nofile_limit: nofile,
         skipped_conns: skipped,
         results: cells,
@@ -160,45 +162,70 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Choose CPUs (defaults: the first two this process may use), check user choices, and pin
-/// this process (the load generator) now. Server children pin themselves.
+/// Choose CPUs and the number of load threads, check user choices, and pin this thread (the
+/// coordinator) to the first client CPU. Server children and load threads pin themselves.
+///
+/// Defaults: the server on the first usable CPU; the client on the others, one thread per
+/// CPU up to 4 (so one thread on a 2-CPU machine).
 fn pin(args: &LoadArgs) -> Result<Pinning, BenchError> {
     let allowed = sys::allowed_cpus().unwrap_or_default();
     let cpus = allowed.len().max(1);
-    let none = Pinning {
-        server: None,
-        client: None,
-        cpus,
-    };
-    if args.no_pin {
-        return Ok(none);
-    }
-    if allowed.len() < 2 {
-        if (args.server_cpu.is_some() || args.client_cpu.is_some()) && !args.quiet {
+    let requested = args.client_threads.map(|n| n as usize);
+    if args.no_pin || allowed.len() < 2 {
+        if allowed.len() < 2
+            && !args.no_pin
+            && (args.server_cpu.is_some() || args.client_cpu.is_some())
+            && !args.quiet
+        {
             eprintln!("corio-bench: only one CPU is usable: --server-cpu/--client-cpu ignored");
         }
-        return Ok(none);
+        return Ok(Pinning {
+            server: None,
+            workers: vec![None; requested.unwrap_or(1)],
+            cpus,
+        });
     }
-    let check = |flag: &str, cpu: Option<usize>, default: usize| match cpu {
-        Some(cpu) if !allowed.contains(&cpu) => Err(BenchError::Input(format!(
-            "{flag} {cpu}: this process may only use CPUs {allowed:?}"
-        ))),
-        Some(cpu) => Ok(cpu),
-        None => Ok(default),
+    let check = |flag: &str, cpu: usize| {
+        if allowed.contains(&cpu) {
+            Ok(cpu)
+        } else {
+            Err(BenchError::Input(format!(
+                "{flag} {cpu}: this process may only use CPUs {allowed:?}"
+            )))
+        }
     };
-    let server = check("--server-cpu", args.server_cpu, allowed[0])?;
-    let client = check("--client-cpu", args.client_cpu, allowed[1])?;
-    if server == client && !args.quiet {
-        eprintln!("corio-bench: note: server and load generator share CPU {server}");
+    let server = check("--server-cpu", args.server_cpu.unwrap_or(allowed[0]))?;
+    let first_client = match args.client_cpu {
+        Some(cpu) => check("--client-cpu", cpu)?,
+        None => *allowed.iter().find(|&&c| c != server).expect("2+ CPUs"),
+    };
+    let mut client_cpus = vec![first_client];
+    client_cpus.extend(
+        allowed
+            .iter()
+            .copied()
+            .filter(|&c| c != server && c != first_client),
+    );
+    let threads = requested.unwrap_or_else(|| client_cpus.len().min(4));
+    if threads > client_cpus.len() && !args.quiet {
+        eprintln!(
+            "corio-bench: note: {threads} load threads share {} CPU(s)",
+            client_cpus.len()
+        );
     }
-    sys::pin_to_cpu(client).map_err(|e| {
+    if first_client == server && !args.quiet {
+        eprintln!("corio-bench: note: the server and the load generator share CPU {server}");
+    }
+    sys::pin_to_cpu(first_client).map_err(|e| {
         BenchError::Failed(format!(
-            "cannot pin the load generator to CPU {client}: {e}"
+            "cannot pin the load generator to CPU {first_client}: {e}"
         ))
     })?;
     Ok(Pinning {
         server: Some(server),
-        client: Some(client),
+        workers: (0..threads)
+            .map(|i| Some(client_cpus[i % client_cpus.len()]))
+            .collect(),
         cpus,
     })
 }
@@ -216,11 +243,11 @@ fn run_cell(
     workload: Workload,
     conns: usize,
     args: &LoadArgs,
-    server_cpu: Option<usize>,
+    pinning: &Pinning,
 ) -> Result<Metrics, CellError> {
     let mut child = match target {
         Target::Variant(v) => Some(
-            ServerChild::spawn(v, workload, server_cpu)
+            ServerChild::spawn(v, workload, pinning.server)
                 .map_err(|e| CellError::Fatal(BenchError::Failed(e)))?,
         ),
         Target::External(_) => None,
@@ -237,6 +264,7 @@ fn run_cell(
         size: args.size,
         warmup: Duration::from_secs_f64(args.warmup),
         window: Duration::from_secs_f64(args.secs),
+        worker_cpus: pinning.workers.clone(),
     };
     let mut before: Option<ProcStats> = None;
     let mut after: Option<ProcStats> = None;

@@ -111,8 +111,10 @@ pub fn proc_stats(pid: u32) -> io::Result<ProcStats> {
 }
 
 /// CPU time every process on the machine has used so far (all CPUs, from the `cpu` line of
-/// `/proc/stat`: user, nice, system, irq, softirq and steal), seconds. Compared with the
-/// server's and the client's own CPU time over a window it shows how much else ran.
+/// `/proc/stat`: user, nice, system and hypervisor steal), seconds. Compared with the
+/// server's and the client's own CPU time over a window it shows how much else ran. Interrupt
+/// time is left out: loopback TCP is processed in softirq context, which is the benchmark's
+/// own traffic but is charged to no process.
 pub fn machine_busy_secs() -> io::Result<f64> {
     let stat = fs::read_to_string("/proc/stat")?;
     machine_busy_from_stat(&stat)
@@ -127,7 +129,7 @@ fn machine_busy_from_stat(stat: &str) -> Option<f64> {
         .map(|f| f.parse().ok())
         .collect::<Option<_>>()?;
     // user nice system idle iowait irq softirq steal [guest guest_nice: already in user/nice]
-    let busy = v.first()? + v.get(1)? + v.get(2)? + v.get(5)? + v.get(6)? + v.get(7).unwrap_or(&0);
+    let busy = v.first()? + v.get(1)? + v.get(2)? + v.get(7).unwrap_or(&0);
     Some(busy as f64 / clock_ticks())
 }
 
@@ -166,10 +168,10 @@ mod tests {
     }
 
     #[test]
-    fn machine_busy_adds_the_busy_columns() {
+    fn machine_busy_adds_user_nice_system_and_steal() {
         let stat = "cpu  100 1 10 5000 7 2 3 4 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\n";
         let busy = machine_busy_from_stat(stat).unwrap();
-        assert!((busy - 120.0 / clock_ticks()).abs() < 1e-9);
+        assert!((busy - 115.0 / clock_ticks()).abs() < 1e-9);
         assert!(machine_busy_secs().unwrap() > 0.0);
     }
 
