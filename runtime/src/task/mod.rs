@@ -9,6 +9,9 @@ mod local;
 pub(crate) mod raw;
 pub(crate) mod waker;
 
+#[cfg(test)]
+mod tests;
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;

@@ -265,7 +265,9 @@ mod tests {
     #[test]
     fn fires_every_deadline_in_order_across_levels() {
         let mut wheel = Wheel::new();
-        let deadlines: Vec<u64> = (0..2000u64).map(|i| (i * 7919) % 300_000).collect();
+        // Miri interprets every step: a smaller (still multi-level) set keeps it to seconds.
+        let count = if cfg!(miri) { 150u64 } else { 2000 };
+        let deadlines: Vec<u64> = (0..count).map(|i| (i * 7919) % 300_000).collect();
         let mut keys = Vec::new();
         for &d in &deadlines {
             keys.push((d, wheel.insert(d, waker().1)));
