@@ -1,0 +1,392 @@
+//! RESP2, the Redis protocol: a pure parser and encoder. No I/O, no panics on any input.
+//!
+//! Servers read *commands*: [`parse_command`] takes the bytes received so far and finds the
+//! first command in them, either a multibulk array of bulk strings (`*2\r\n$3\r\nGET\r\n$1\r\nk\r\n`,
+//! what client libraries send) or an inline command (`PING\r\n`, what `telnet` users type and
+//! what `redis-benchmark`'s `PING_INLINE` test sends). It allocates nothing: arguments are
+//! returned as byte ranges into the input, in a `Vec` the caller reuses.
+//!
+//! Clients read *replies*: [`parse_frame`] decodes any RESP2 value into an owned [`Frame`]
+//! (tests and fuzzers use it; the server never does).
+//!
+//! Both answer `Ok(None)` for "incomplete, read more" and `Err` for bytes that can never be
+//! valid; the limits in [`Limits`] turn absurd declared sizes into errors before anything is
+//! reserved for them (a `*2147483647` header allocates nothing).
+//!
+//! Encoding writes straight into a `Vec<u8>` (the server's loop-wide output buffer).
+
+use std::ops::Range;
+
+/// Size limits; a declared size above them is a protocol error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest bulk string (Redis allows 512 MiB; a demo server does not need that).
+    pub max_bulk: usize,
+    /// Most elements in one array (command arguments included).
+    pub max_array: usize,
+    /// Longest inline command, or header line (`*N`, `$N`) still missing its CRLF.
+    pub max_inline: usize,
+    /// Deepest nesting of arrays in a reply frame.
+    pub max_depth: usize,
+}
+
+impl Limits {
+    /// 16 MiB bulk strings, 1 Mi elements (Redis's own multibulk limit), 64 KiB inline
+    /// commands (Redis's too), arrays nested 32 deep.
+    pub const DEFAULT: Limits = Limits {
+        max_bulk: 16 * 1024 * 1024,
+        max_array: 1024 * 1024,
+        max_inline: 64 * 1024,
+        max_depth: 32,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// Why bytes can never be valid RESP. The server answers `-ERR Protocol error: ...` with
+/// [`RespError::message`] and closes the connection, as Redis does: after a framing error
+/// the start of the next command is unknowable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RespError {
+    /// `*N` with N not a number or above [`Limits::max_array`].
+    InvalidMultibulkLength,
+    /// `$N` with N not a number, negative in a command, or above [`Limits::max_bulk`].
+    InvalidBulkLength,
+    /// A command array element that is not a bulk string; holds the byte found.
+    ExpectedBulk(u8),
+    /// A bulk string not followed by CRLF.
+    MissingCrlf,
+    /// An inline command or header line longer than [`Limits::max_inline`].
+    TooBigInline,
+    /// A reply frame with an unknown type byte; holds it.
+    UnknownType(u8),
+    /// An integer reply that is not a 64-bit integer.
+    InvalidInteger,
+    /// Arrays nested deeper than [`Limits::max_depth`].
+    TooDeep,
+}
+
+impl RespError {
+    /// The message after `-ERR Protocol error: `, worded like Redis's own.
+    pub fn message(self) -> String {
+        match self {
+            RespError::InvalidMultibulkLength => "invalid multibulk length".into(),
+            RespError::InvalidBulkLength => "invalid bulk length".into(),
+            RespError::ExpectedBulk(b) => format!("expected '$', got '{}'", b.escape_ascii()),
+            RespError::MissingCrlf => "bulk string not terminated by CRLF".into(),
+            RespError::TooBigInline => "too big inline request".into(),
+            RespError::UnknownType(b) => format!("unknown type byte '{}'", b.escape_ascii()),
+            RespError::InvalidInteger => "invalid integer".into(),
+            RespError::TooDeep => "arrays nested too deep".into(),
+        }
+    }
+}
+
+/// Find the first command in `buf`. On `Ok(Some(consumed))`, `args` holds the ranges of its
+/// arguments in `buf` (cleared first; possibly empty: an empty line or `*0` is a command
+/// with no arguments, which servers skip).
+pub fn parse_command(
+    buf: &[u8],
+    args: &mut Vec<Range<usize>>,
+    limits: &Limits,
+) -> Result<Option<usize>, RespError> {
+    args.clear();
+    match buf.first() {
+        None => Ok(None),
+        Some(b'*') => parse_multibulk(buf, args, limits),
+        Some(_) => parse_inline(buf, args, limits),
+    }
+}
+
+fn parse_multibulk(
+    buf: &[u8],
+    args: &mut Vec<Range<usize>>,
+    limits: &Limits,
+) -> Result<Option<usize>, RespError> {
+    let Some((count, mut pos)) = header_line(buf, 0, limits)? else {
+        return Ok(None);
+    };
+    let count = parse_int(count).ok_or(RespError::InvalidMultibulkLength)?;
+    if count > limits.max_array as i64 {
+        return Err(RespError::InvalidMultibulkLength);
+    }
+    // `*0` and `*-1` are empty commands: consumed and ignored, as Redis does.
+    for _ in 0..count.max(0) {
+        match buf.get(pos) {
+            None => return Ok(None),
+            Some(b'$') => {}
+            Some(&other) => return Err(RespError::ExpectedBulk(other)),
+        }
+        let Some((len, start)) = header_line(buf, pos, limits)? else {
+            return Ok(None);
+        };
+        let len = parse_int(len).ok_or(RespError::InvalidBulkLength)?;
+        if len < 0 || len > limits.max_bulk as i64 {
+            return Err(RespError::InvalidBulkLength);
+        }
+        let end = start + len as usize;
+        match buf.get(end..end + 2) {
+            None => return Ok(None),
+            Some(b"\r\n") => {}
+            Some(_) => return Err(RespError::MissingCrlf),
+        }
+        args.push(start..end);
+        pos = end + 2;
+    }
+    Ok(Some(pos))
+}
+
+/// An inline command: one line (LF, optionally after CR), split on spaces and tabs.
+/// Quoting (`"a b"`) is not supported: quotes are ordinary bytes here.
+fn parse_inline(
+    buf: &[u8],
+    args: &mut Vec<Range<usize>>,
+    limits: &Limits,
+) -> Result<Option<usize>, RespError> {
+    let Some(lf) = buf.iter().position(|&b| b == b'\n') else {
+        return if buf.len() > limits.max_inline {
+            Err(RespError::TooBigInline)
+        } else {
+            Ok(None)
+        };
+    };
+    if lf > limits.max_inline {
+        return Err(RespError::TooBigInline);
+    }
+    let line_end = if lf > 0 && buf[lf - 1] == b'\r' {
+        lf - 1
+    } else {
+        lf
+    };
+    let mut i = 0;
+    while i < line_end {
+        if buf[i] == b' ' || buf[i] == b'\t' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < line_end && buf[i] != b' ' && buf[i] != b'\t' {
+            i += 1;
+        }
+        if args.len() == limits.max_array {
+            return Err(RespError::InvalidMultibulkLength);
+        }
+        args.push(start..i);
+    }
+    Ok(Some(lf + 1))
+}
+
+/// The header line starting at `buf[at]` (its type byte skipped), and where the next
+/// element starts. `None`: its CRLF has not arrived.
+fn header_line<'a>(
+    buf: &'a [u8],
+    at: usize,
+    limits: &Limits,
+) -> Result<Option<(&'a [u8], usize)>, RespError> {
+    let rest = buf.get(at + 1..).unwrap_or_default();
+    match rest.windows(2).position(|w| w == b"\r\n") {
+        Some(len) => Ok(Some((&rest[..len], at + 1 + len + 2))),
+        None if rest.len() > limits.max_inline => Err(RespError::TooBigInline),
+        None => Ok(None),
+    }
+}
+
+/// A RESP integer: optional `-`, then 1 to 19 digits, fitting an i64.
+pub fn parse_int(digits: &[u8]) -> Option<i64> {
+    let (negative, digits) = match digits {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, digits),
+    };
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // Accumulate negatively so that i64::MIN parses too.
+    let mut n: i64 = 0;
+    for &d in digits {
+        n = n.checked_mul(10)?.checked_sub(i64::from(d - b'0'))?;
+    }
+    if negative {
+        Some(n)
+    } else {
+        n.checked_neg()
+    }
+}
+
+// ---- encoding ----
+
+/// `+OK`-style simple string. `s` must not contain CR or LF (callers pass constants).
+pub fn write_simple(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'+');
+    out.extend_from_slice(s);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `-ERR ...` error; CR and LF in `msg` (which may quote client bytes) become spaces, so an
+/// error can never break the framing.
+pub fn write_error(out: &mut Vec<u8>, msg: &[u8]) {
+    out.push(b'-');
+    out.extend(
+        msg.iter()
+            .map(|&b| if b == b'\r' || b == b'\n' { b' ' } else { b }),
+    );
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `:N` integer.
+pub fn write_integer(out: &mut Vec<u8>, n: i64) {
+    out.push(b':');
+    push_i64(out, n);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `$N` bulk string.
+pub fn write_bulk(out: &mut Vec<u8>, data: &[u8]) {
+    out.push(b'$');
+    push_i64(out, data.len() as i64);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `$-1`, the null bulk string (GET of a missing key).
+pub fn write_null(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"$-1\r\n");
+}
+
+/// `*N`, the header of an array whose N elements follow.
+pub fn write_array_len(out: &mut Vec<u8>, n: usize) {
+    out.push(b'*');
+    push_i64(out, n as i64);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Decimal digits of `n` without going through `fmt` (no allocation).
+pub fn push_i64(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+// ---- frames (the client side) ----
+
+/// Any RESP2 value, owned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// `+...`
+    Simple(Vec<u8>),
+    /// `-...`
+    Error(Vec<u8>),
+    /// `:N`
+    Integer(i64),
+    /// `$N` with its bytes.
+    Bulk(Vec<u8>),
+    /// `$-1` or `*-1`.
+    Null,
+    /// `*N` with its elements.
+    Array(Vec<Frame>),
+}
+
+#[allow(dead_code)] // The client side: tests and fuzzers use it, the server does not.
+impl Frame {
+    /// Encode this frame.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        match self {
+            Frame::Simple(s) => write_simple(out, s),
+            Frame::Error(e) => write_error(out, e),
+            Frame::Integer(n) => write_integer(out, *n),
+            Frame::Bulk(b) => write_bulk(out, b),
+            Frame::Null => write_null(out),
+            Frame::Array(items) => {
+                write_array_len(out, items.len());
+                for item in items {
+                    item.encode(out);
+                }
+            }
+        }
+    }
+}
+
+/// Decode the first frame of `buf`: the frame and the bytes it used, `Ok(None)` when
+/// incomplete.
+#[allow(dead_code)] // The client side: tests and fuzzers use it, the server does not.
+pub fn parse_frame(buf: &[u8], limits: &Limits) -> Result<Option<(Frame, usize)>, RespError> {
+    frame_at(buf, 0, limits, 0)
+}
+
+fn frame_at(
+    buf: &[u8],
+    at: usize,
+    limits: &Limits,
+    depth: usize,
+) -> Result<Option<(Frame, usize)>, RespError> {
+    let Some(&kind) = buf.get(at) else {
+        return Ok(None);
+    };
+    if !matches!(kind, b'+' | b'-' | b':' | b'$' | b'*') {
+        return Err(RespError::UnknownType(kind));
+    }
+    let Some((line, mut pos)) = header_line(buf, at, limits)? else {
+        return Ok(None);
+    };
+    let frame = match kind {
+        b'+' => Frame::Simple(line.to_vec()),
+        b'-' => Frame::Error(line.to_vec()),
+        b':' => Frame::Integer(parse_int(line).ok_or(RespError::InvalidInteger)?),
+        b'$' => {
+            let len = parse_int(line).ok_or(RespError::InvalidBulkLength)?;
+            if len == -1 {
+                Frame::Null
+            } else if len < 0 || len > limits.max_bulk as i64 {
+                return Err(RespError::InvalidBulkLength);
+            } else {
+                let end = pos + len as usize;
+                match buf.get(end..end + 2) {
+                    None => return Ok(None),
+                    Some(b"\r\n") => {}
+                    Some(_) => return Err(RespError::MissingCrlf),
+                }
+                let data = buf[pos..end].to_vec();
+                pos = end + 2;
+                Frame::Bulk(data)
+            }
+        }
+        _ => {
+            let count = parse_int(line).ok_or(RespError::InvalidMultibulkLength)?;
+            if count == -1 {
+                Frame::Null
+            } else if count < 0 || count > limits.max_array as i64 {
+                return Err(RespError::InvalidMultibulkLength);
+            } else if depth >= limits.max_depth {
+                return Err(RespError::TooDeep);
+            } else {
+                // Reserve by what has arrived, never by what the header claims.
+                let mut items = Vec::with_capacity((count as usize).min(64));
+                for _ in 0..count {
+                    let Some((item, next)) = frame_at(buf, pos, limits, depth + 1)? else {
+                        return Ok(None);
+                    };
+                    items.push(item);
+                    pos = next;
+                }
+                Frame::Array(items)
+            }
+        }
+    };
+    Ok(Some((frame, pos)))
+}
