@@ -8,11 +8,12 @@
 //! # How a sweep runs
 //!
 //! ```text
-//!  corio-bench (this process, pinned to the client CPU)
+//!  corio-bench (this process: the load generator, pinned to the client CPU(s))
 //!    for each repeat, each connection count, each variant (interleaved A B C D A B C D):
 //!      spawn `corio-bench serve --variant X` ──► child pins itself to the server CPU,
 //!            ◄── first stdout line: its address        binds 127.0.0.1:0, serves
-//!      corio load generator: N connections, closed loop, one request in flight each
+//!      corio load generator (1 loop per client CPU, up to 4; 1 on a 2-CPU machine):
+//!        N connections, closed loop, one request in flight each
 //!      warm-up ─► /proc/<child> sample ─► measured window ─► sample ─► kill + reap
 //!    medians over repeats ─► Markdown table (stdout), JSON/CSV/SVG (--out)
 //! ```
@@ -31,7 +32,7 @@
 //! # Non-goals
 //!
 //! Remote targets (loopback only), multi-core servers, TLS, and any HTTP beyond one
-//! fixed keep-alive request.
+//! fixed keep-alive request. Open-loop (fixed-rate) load: every connection is a closed loop.
 #![deny(missing_docs)]
 
 mod child;
