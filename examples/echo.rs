@@ -69,8 +69,9 @@ async fn main() {
     }
 }
 
-/// Echo until EOF, holding no buffer while idle.
-async fn serve(mut stream: TcpStream) -> io::Result<()> {
+/// Echo until EOF, holding no buffer while idle. (`pub` so that tests/example_echo.rs can
+/// serve connections with it.)
+pub async fn serve(mut stream: TcpStream) -> io::Result<()> {
     loop {
         stream.readable().await?;
         // Read and write back synchronously while the shared buffer is borrowed; an await
