@@ -50,8 +50,10 @@ struct Pinning {
 /// Run the sweep `args` describes for `workload` and return the report.
 pub fn run(workload: Workload, args: &LoadArgs) -> Result<Report, BenchError> {
     let nofile = sys::raise_nofile_limit().unwrap_or(1024);
-    let (conns, skipped): (Vec<usize>, Vec<usize>) = args
-        .conns
+    let mut wanted = args.conns.clone();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let (conns, skipped): (Vec<usize>, Vec<usize>) = wanted
         .iter()
         .partition(|&&c| c as u64 + FD_HEADROOM <= nofile);
     for c in &skipped {

@@ -68,6 +68,20 @@ pub fn pin_to_cpu(cpu: usize) -> io::Result<()> {
     Ok(())
 }
 
+/// Ask the kernel to SIGKILL this process when its parent dies (Linux), so a server child
+/// never outlives a sweep that was killed; if the parent is already gone, exit now.
+pub fn die_with_parent() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: prctl(PR_SET_PDEATHSIG) takes a signal number and touches no memory of ours.
+        unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+        // SAFETY: getppid has no preconditions.
+        if unsafe { libc::getppid() } == 1 {
+            std::process::exit(1);
+        }
+    }
+}
+
 /// A snapshot of one process, from `/proc/<pid>/status` and `/proc/<pid>/stat`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProcStats {

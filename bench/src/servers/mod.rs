@@ -19,6 +19,7 @@ use crate::sys;
 /// Run one server variant forever: pin it, bind, print the bound address as the first line of
 /// stdout (the parent waits for it), then serve. Returns only on a fatal error.
 pub fn serve(args: &ServeArgs) -> Result<(), String> {
+    sys::die_with_parent();
     if let Some(cpu) = args.cpu {
         sys::pin_to_cpu(cpu).map_err(|e| format!("cannot pin the server to CPU {cpu}: {e}"))?;
     }
