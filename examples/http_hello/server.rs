@@ -195,7 +195,13 @@ fn on_readable(
     } else {
         &input[..n]
     };
-    let (consumed, close) = answer_all(data, &mut conn.skip, output, &config.limits);
+    // One clock read per batch of pipelined requests, not per answer.
+    let date = date::now();
+    let batch = Batch {
+        out: output,
+        date: &date,
+    };
+    let (consumed, close) = answer_all(data, &mut conn.skip, batch, &config.limits);
     if close {
         conn.partial = Vec::new();
     } else if from_partial {
@@ -223,7 +229,7 @@ fn on_readable(
 
 /// Answer every complete request at the start of `data` into `out`. Returns how many bytes
 /// were used and whether the connection must close after the answers.
-fn answer_all(data: &[u8], skip: &mut u64, out: &mut Vec<u8>, limits: &Limits) -> (usize, bool) {
+fn answer_all(data: &[u8], skip: &mut u64, mut out: Batch<'_>, limits: &Limits) -> (usize, bool) {
     let mut pos = 0;
     loop {
         // Skip what is left of the previous request's body.
@@ -241,17 +247,17 @@ fn answer_all(data: &[u8], skip: &mut u64, out: &mut Vec<u8>, limits: &Limits) -
                     Body::None => {}
                     Body::Length(n) => *skip = n,
                     Body::TransferEncoded => {
-                        respond_error(out, 501);
+                        respond_error(&mut out, 501);
                         return (pos, true);
                     }
                 }
-                let close = respond(out, &request);
+                let close = respond(&mut out, &request);
                 if close {
                     return (pos, true);
                 }
             }
             Err(e) => {
-                respond_error(out, e.status());
+                respond_error(&mut out, e.status());
                 return (pos, true);
             }
         }
@@ -259,7 +265,7 @@ fn answer_all(data: &[u8], skip: &mut u64, out: &mut Vec<u8>, limits: &Limits) -
 }
 
 /// Write the answer to one request; returns whether the connection closes after it.
-fn respond(out: &mut Vec<u8>, request: &Request<'_>) -> bool {
+fn respond(out: &mut Batch<'_>, request: &Request<'_>) -> bool {
     let (status, body): (u16, &[u8]) = if request.method == b"GET" && request.path() == b"/" {
         (200, b"Hello, World!")
     } else {
@@ -274,7 +280,7 @@ fn respond(out: &mut Vec<u8>, request: &Request<'_>) -> bool {
     !request.keep_alive
 }
 
-fn respond_error(out: &mut Vec<u8>, status: u16) {
+fn respond_error(out: &mut Batch<'_>, status: u16) {
     let body: &[u8] = match status {
         431 => b"Request Header Fields Too Large",
         501 => b"Not Implemented",
@@ -295,7 +301,14 @@ enum ConnectionHeader {
     Close,
 }
 
-fn write_response(out: &mut Vec<u8>, status: u16, body: &[u8], connection: ConnectionHeader) {
+/// Where the answers of one read go, and the date they carry.
+struct Batch<'a> {
+    out: &'a mut Vec<u8>,
+    date: &'a [u8; date::LEN],
+}
+
+fn write_response(batch: &mut Batch<'_>, status: u16, body: &[u8], connection: ConnectionHeader) {
+    let out = &mut *batch.out;
     let status_line: &[u8] = match status {
         200 => b"HTTP/1.1 200 OK\r\n",
         404 => b"HTTP/1.1 404 Not Found\r\n",
@@ -308,7 +321,7 @@ fn write_response(out: &mut Vec<u8>, status: u16, body: &[u8], connection: Conne
     out.extend_from_slice(b"Server: corio\r\nContent-Type: text/plain\r\nContent-Length: ");
     push_decimal(out, body.len());
     out.extend_from_slice(b"\r\nDate: ");
-    out.extend_from_slice(&date::now());
+    out.extend_from_slice(batch.date);
     out.extend_from_slice(match connection {
         ConnectionHeader::Implied => b"\r\n\r\n".as_slice(),
         ConnectionHeader::KeepAlive => b"\r\nConnection: keep-alive\r\n\r\n",
