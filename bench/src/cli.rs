@@ -97,18 +97,24 @@ pub struct LoadArgs {
 /// Flags of the `micro` subcommand (implemented in `micro.rs`).
 #[derive(Debug, Clone, Args)]
 pub struct MicroArgs {
-    /// Seconds per micro-benchmark (decimals allowed).
+    /// Seconds per micro-benchmark case, split between corio and tokio (decimals allowed).
     #[arg(long, value_parser = parse_secs, default_value = "1")]
     pub secs: f64,
-    /// Runtimes to compare, comma-separated (interpreted by `micro`; empty = all it knows).
-    #[arg(long, value_delimiter = ',')]
-    pub variants: Vec<String>,
-    /// Write results into DIR (created if missing).
+    /// Only these cases, comma-separated (default: all; `idle_task_memory` included).
+    #[arg(long = "case", value_delimiter = ',')]
+    pub cases: Vec<String>,
+    /// Interleaved repeats per case (corio, tokio, corio, tokio, ...); medians are reported.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeats: u32,
+    /// Write micro.json and micro.csv into DIR (created if missing).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// No progress output; only the table (and errors).
     #[arg(long)]
     pub quiet: bool,
+    /// Internal: measure one runtime's idle-task memory in this child process.
+    #[arg(long, hide = true, value_name = "RUNTIME")]
+    pub mem_child: Option<String>,
 }
 
 /// Flags of the hidden `serve` subcommand: one server child.

@@ -416,7 +416,7 @@ fn corio_timeout(iters: u64) -> Duration {
     corio_time(async move {
         for _ in 0..iters {
             let r = corio::time::timeout(Duration::from_secs(1), corio::task::yield_now()).await;
-            std::hint::black_box(r.unwrap());
+            r.unwrap();
         }
     })
 }
@@ -425,7 +425,7 @@ fn tokio_timeout(iters: u64) -> Duration {
     tokio_time(async move {
         for _ in 0..iters {
             let r = tokio::time::timeout(Duration::from_secs(1), tokio::task::yield_now()).await;
-            std::hint::black_box(r.unwrap());
+            r.unwrap();
         }
     })
 }
