@@ -2,9 +2,12 @@
 //! other client, join/leave notices, the slow-client policy (a client that never reads is
 //! disconnected and does not hold up anyone else), and over-long lines.
 
+/// The example's own module tree.
 #[allow(dead_code)]
-#[path = "../examples/chat/server.rs"]
-mod server;
+#[path = "../examples/chat"]
+mod chat {
+    pub mod server;
+}
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,6 +15,8 @@ use std::time::{Duration, Instant};
 
 use corio::net::{TcpListener, TcpSocket, TcpStream};
 use corio::time::timeout;
+
+use chat::server;
 
 /// Run `test` against a room with a default listener (first address) and one whose
 /// accepted connections get a 4 KiB kernel send buffer (second address; a listener's buffer

@@ -2,15 +2,17 @@
 //! hand-written client: keep-alive, pipelining, partial reads, malformed and oversized
 //! requests, bodies, and the idle timeout. Also the request parser on its own.
 
+/// The example's own module tree (`server.rs` finds `super::parse` and `super::date`).
+/// A `#[path]` naming the directory, on an inline module, makes its `mod` items load from
+/// there; `#[path]`s on the inner items instead would be resolved from a `tests/http_hello/`
+/// directory that does not exist.
 #[allow(dead_code)]
-#[path = "../examples/http_hello/date.rs"]
-mod date;
-#[allow(dead_code)]
-#[path = "../examples/http_hello/parse.rs"]
-mod parse;
-#[allow(dead_code)]
-#[path = "../examples/http_hello/server.rs"]
-mod server;
+#[path = "../examples/http_hello"]
+mod http_hello {
+    pub mod date;
+    pub mod parse;
+    pub mod server;
+}
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,7 +20,8 @@ use std::time::{Duration, Instant};
 
 use corio::net::{TcpListener, TcpStream};
 use corio::time::timeout;
-use parse::{parse_request, Body, ParseError, Version};
+use http_hello::parse::{parse_request, Body, ParseError, Version};
+use http_hello::server;
 
 /// Run `test` against a fresh server; the whole test may take at most 10 s.
 fn with_server<F, Fut>(config: server::Config, test: F)

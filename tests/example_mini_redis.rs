@@ -3,18 +3,15 @@
 //! malformed RESP that closes only its own connection, pipelining and split commands. Also
 //! the RESP codec on its own.
 
+/// The example's own module tree (`server.rs` finds `super::cmd`, `super::db`, ...).
 #[allow(dead_code)]
-#[path = "../examples/mini_redis/cmd.rs"]
-mod cmd;
-#[allow(dead_code)]
-#[path = "../examples/mini_redis/db.rs"]
-mod db;
-#[allow(dead_code)]
-#[path = "../examples/mini_redis/resp.rs"]
-mod resp;
-#[allow(dead_code)]
-#[path = "../examples/mini_redis/server.rs"]
-mod server;
+#[path = "../examples/mini_redis"]
+mod mini_redis {
+    pub mod cmd;
+    pub mod db;
+    pub mod resp;
+    pub mod server;
+}
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,7 +20,8 @@ use std::time::Duration;
 
 use corio::net::{TcpListener, TcpStream};
 use corio::time::{sleep, timeout};
-use resp::{parse_command, parse_frame, Frame, Limits, RespError};
+use mini_redis::resp::{parse_command, parse_frame, Frame, Limits, RespError};
+use mini_redis::{db, server};
 
 /// Run `test` against a fresh server sharing `db`; at most 10 s.
 fn with_server<F, Fut>(test: F)

@@ -347,7 +347,11 @@ fn push_decimal(out: &mut Vec<u8>, mut n: usize) {
 /// Close after a final answer: send FIN, then discard what the client still sends for a
 /// moment (see the module docs), then drop the socket.
 async fn linger_close(stream: &TcpStream) -> io::Result<()> {
-    stream.shutdown(Shutdown::Write)?;
+    match stream.shutdown(Shutdown::Write) {
+        // The client is already gone: nothing to linger for.
+        Err(e) if e.kind() == ErrorKind::NotConnected => return Ok(()),
+        result => result?,
+    }
     let deadline = Instant::now() + LINGER;
     let mut discarded = 0;
     while discarded < LINGER_BYTES {
