@@ -81,8 +81,10 @@ impl Semaphore {
     ///     assert_eq!(sem.available_permits(), 1);
     /// });
     /// ```
-    pub async fn acquire(&self) -> Result<Permit<'_>, AcquireError> {
-        self.acquire_many(1).await
+    // Plain fns returning the future (not `async fn`): no extra state machines per call.
+    #[allow(clippy::manual_async_fn)]
+    pub fn acquire(&self) -> impl Future<Output = Result<Permit<'_>, AcquireError>> + '_ {
+        self.acquire_many(1)
     }
 
     /// Wait for `n` permits at once (they are taken together, never piecemeal). While it
@@ -97,13 +99,16 @@ impl Semaphore {
     ///     assert_eq!(sem.available_permits(), 2);
     /// });
     /// ```
-    pub async fn acquire_many(&self, n: usize) -> Result<Permit<'_>, AcquireError> {
+    #[allow(clippy::manual_async_fn)]
+    pub fn acquire_many(
+        &self,
+        n: usize,
+    ) -> impl Future<Output = Result<Permit<'_>, AcquireError>> + '_ {
         Acquire {
             sem: self,
             needed: n,
             key: None,
         }
-        .await
     }
 
     /// Take one permit if that needs no waiting.
