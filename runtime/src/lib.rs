@@ -53,6 +53,8 @@ mod remote;
 mod rng;
 pub mod sync;
 pub mod task;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod time;
 
 pub use blocking::spawn_blocking;

@@ -41,7 +41,7 @@ struct List {
 
 /// The wheel proper; time is in ticks (ms) since the owner's start instant.
 #[derive(Debug)]
-pub(crate) struct Wheel {
+pub struct Wheel {
     entries: Slab<Entry>,
     slots: Vec<List>,
     occupied: [u64; LEVELS],
@@ -49,8 +49,15 @@ pub(crate) struct Wheel {
     armed: usize,
 }
 
+impl Default for Wheel {
+    fn default() -> Self {
+        Wheel::new()
+    }
+}
+
 impl Wheel {
-    pub(crate) fn new() -> Wheel {
+    /// An empty wheel at tick 0.
+    pub fn new() -> Wheel {
         Wheel {
             entries: Slab::new(),
             slots: vec![
@@ -67,18 +74,18 @@ impl Wheel {
     }
 
     /// Current wheel time (the last tick processed).
-    pub(crate) fn elapsed(&self) -> u64 {
+    pub fn elapsed(&self) -> u64 {
         self.elapsed
     }
 
     /// Timers not yet fired or cancelled.
-    pub(crate) fn armed(&self) -> usize {
+    pub fn armed(&self) -> usize {
         self.armed
     }
 
     /// Add a timer; returns its key. A deadline at or before `elapsed` fires at the next
     /// `advance`.
-    pub(crate) fn insert(&mut self, deadline: u64, waker: Waker) -> usize {
+    pub fn insert(&mut self, deadline: u64, waker: Waker) -> usize {
         let key = self.entries.insert(Entry {
             deadline,
             place: Place::Fired,
@@ -92,12 +99,12 @@ impl Wheel {
     }
 
     /// True once the timer fired.
-    pub(crate) fn is_fired(&self, key: usize) -> bool {
+    pub fn is_fired(&self, key: usize) -> bool {
         self.entries[key].place == Place::Fired
     }
 
     /// Replace the waker of an armed timer (a future moved to another task).
-    pub(crate) fn update_waker(&mut self, key: usize, waker: &Waker) {
+    pub fn update_waker(&mut self, key: usize, waker: &Waker) {
         let entry = &mut self.entries[key];
         match &entry.waker {
             Some(w) if w.will_wake(waker) => {}
@@ -106,7 +113,7 @@ impl Wheel {
     }
 
     /// Cancel (if armed) and forget the timer.
-    pub(crate) fn remove(&mut self, key: usize) {
+    pub fn remove(&mut self, key: usize) {
         if self.entries[key].place != Place::Fired {
             self.unlink(key);
             self.armed -= 1;
@@ -115,12 +122,12 @@ impl Wheel {
     }
 
     /// The earliest tick at which something is due, if anything is armed.
-    pub(crate) fn next_deadline(&self) -> Option<u64> {
+    pub fn next_deadline(&self) -> Option<u64> {
         self.next_expiration().map(|(_, deadline)| deadline)
     }
 
     /// Advance to `now`, pushing the wakers of expired timers onto `fired` in firing order.
-    pub(crate) fn advance(&mut self, now: u64, fired: &mut Vec<Waker>) {
+    pub fn advance(&mut self, now: u64, fired: &mut Vec<Waker>) {
         while let Some((slot_index, deadline)) = self.next_expiration() {
             if deadline > now {
                 break;
@@ -232,8 +239,8 @@ impl Wheel {
         None
     }
 
-    /// Drop every waker (runtime shutdown); entries stay so their owners can remove them.
-    pub(crate) fn clear_wakers(&mut self) -> Vec<Waker> {
+    /// Take every waker out (runtime shutdown); entries stay for their owners to remove.
+    pub fn clear_wakers(&mut self) -> Vec<Waker> {
         self.entries
             .iter_mut()
             .filter_map(|(_, e)| e.waker.take())
