@@ -17,6 +17,13 @@ async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
     poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await
 }
 
+/// Await `fut`, failing instead of hanging if a lost wakeup strands it.
+async fn within<F: Future>(fut: F) -> F::Output {
+    timeout(Duration::from_secs(2), fut)
+        .await
+        .expect("stranded: a grant or wakeup was lost")
+}
+
 /// Let every ready task run a few turns.
 async fn settle() {
     for _ in 0..8 {
@@ -145,7 +152,7 @@ async fn putters_insert_in_arrival_order_under_a_seeded_scheduler() {
     // Five gets free five slots at once; the five putters become ready together.
     let first: Vec<i32> = (0..5).map(|_| q.try_get().unwrap()).collect();
     for p in putters {
-        p.await.unwrap();
+        within(p).await.unwrap();
     }
     let rest: Vec<i32> = (0..5).map(|_| q.try_get().unwrap()).collect();
     assert_eq!(first, [0, 1, 2, 3, 4]);
@@ -190,7 +197,7 @@ async fn try_get_does_not_take_an_item_promised_to_a_waiting_getter() {
         "handed to the getter, still in the queue until it runs"
     );
     assert_eq!(q.try_get(), Err(TryGetError::Empty));
-    assert_eq!(getter.await.unwrap(), Some(7));
+    assert_eq!(within(getter).await.unwrap(), Some(7));
     assert!(q.is_empty());
 }
 
@@ -218,7 +225,7 @@ async fn join_returns_when_every_item_put_has_had_task_done() {
         );
         q.task_done().unwrap();
     }
-    joiner.await.unwrap();
+    within(joiner).await.unwrap();
     assert!(joined.get());
 }
 
@@ -246,7 +253,7 @@ async fn close_lets_getters_drain_then_see_closed_and_fails_putters_with_their_i
     let mut blocked_put = Box::pin(q.put("c"));
     assert!(poll_once(&mut blocked_put).await.is_pending());
     q.close();
-    assert_eq!(blocked_put.await, Err(Closed("c")));
+    assert_eq!(within(blocked_put).await, Err(Closed("c")));
     assert_eq!(q.put("d").await.unwrap_err().0, "d");
     assert_eq!(q.try_put("e"), Err(TryPutError::Closed("e")));
     assert_eq!(q.get().await, Some("a"));
@@ -267,7 +274,7 @@ async fn close_wakes_waiting_getters_with_none() {
     settle().await;
     q.close();
     for g in getters {
-        assert_eq!(g.await.unwrap(), None);
+        assert_eq!(within(g).await.unwrap(), None);
     }
 }
 
@@ -310,7 +317,7 @@ async fn a_dropped_get_that_was_handed_an_item_gives_it_to_the_next_getter() {
     settle().await;
     q.try_put(1).unwrap(); // handed to `first`, which never runs again
     drop(first);
-    assert_eq!(second.await.unwrap(), Some(1));
+    assert_eq!(within(second).await.unwrap(), Some(1));
     assert!(q.is_empty());
 }
 
@@ -362,7 +369,10 @@ async fn a_dropped_put_that_was_granted_a_slot_inserts_nothing_and_passes_the_sl
         2,
         "the dropped put's item was dropped, not inserted"
     );
-    assert!(next.await.unwrap(), "the slot passed to the next putter");
+    assert!(
+        within(next).await.unwrap(),
+        "the slot passed to the next putter"
+    );
     assert_eq!(q.try_get().unwrap().0, 2);
     assert!(q.is_empty());
 }
@@ -407,13 +417,13 @@ async fn many_producers_and_consumers_move_every_item_exactly_once() {
         })
         .collect();
     for p in producers {
-        p.await.unwrap();
+        within(p).await.unwrap();
     }
-    q.join().await;
+    within(q.join()).await;
     q.close();
     let mut all = Vec::new();
     for c in consumers {
-        let got = c.await.unwrap();
+        let got = within(c).await.unwrap();
         // One FIFO queue: each consumer sees each producer's items in order.
         for p in 0..4 {
             let mine: Vec<_> = got.iter().filter(|i| *i / 100 == p).collect();

@@ -15,7 +15,9 @@ use super::waiters::WaiterList;
 /// returning, like Python's `Condition.wait` and std's `Condvar`.
 ///
 /// * Waiters are notified in arrival order: [`notify_one`](Condition::notify_one),
-///   [`notify(n)`](Condition::notify), [`notify_all`](Condition::notify_all).
+///   [`notify(n)`](Condition::notify), [`notify_all`](Condition::notify_all). Notified
+///   waiters then re-acquire the lock like any `lock()` call, in the order they run (the
+///   order they were notified in, unless the runtime shuffles with a `seed`).
 /// * A notification with nobody waiting is lost (as in Python): check your predicate under
 ///   the lock, or use [`wait_while`](Condition::wait_while).
 /// * Cancel-safe: a `wait` dropped while parked leaves the queue; one dropped after it was
