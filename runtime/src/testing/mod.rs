@@ -17,3 +17,9 @@
 /// assert_eq!(fired.len(), 1);
 /// ```
 pub use crate::time::wheel::Wheel as TimerWheel;
+
+mod explore;
+pub use explore::{
+    cancel_at_each_poll, explore, poll_then_drop, DropPoint, Explore, Failure, MAX_POLLS,
+    SEEDS_ENV, SEED_ENV,
+};
