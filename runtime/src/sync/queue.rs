@@ -15,18 +15,19 @@
 //! * Waiting getters exist only while storage is empty, and nobody takes a fast path past
 //!   queued waiters, so getters and putters are each served in arrival order.
 
+mod futures;
+mod state;
 mod storage;
 
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, Waker};
 
 pub use storage::{Fifo, Lifo, MinHeap, Storage};
 
 use super::error::{Closed, TaskDoneError, TryGetError, TryPutError};
-use super::waiters::WaiterList;
+use futures::{Get, Join, Put};
+use state::{State, ToWake};
 
 /// A first-in-first-out queue (Python's `queue.Queue`); all methods are on [`GenericQueue`].
 ///
@@ -100,35 +101,6 @@ pub type PriorityQueue<T> = GenericQueue<T, MinHeap<T>>;
 pub struct GenericQueue<T, S> {
     state: RefCell<State<T, S>>,
 }
-
-struct State<T, S> {
-    items: S,
-    capacity: Option<usize>,
-    closed: bool,
-    /// Items handed straight to a waiting getter that has not taken them yet. They count
-    /// in `len` and against the capacity until taken.
-    handed: usize,
-    /// Slots reserved for waiting putters that have not inserted yet.
-    reserved: usize,
-    /// Items put and not yet `task_done`.
-    unfinished: usize,
-    /// Linked: waiting (only while `items` is empty). Unlinked: handed an item (`Some`) or
-    /// woken by `close` (`None`).
-    getters: WaiterList<Option<T>>,
-    /// Putters in arrival order. Unlike the other lists, a putter stays linked after it
-    /// was granted a slot (`granted`), so granted putters always form a prefix and insert
-    /// in order: only the head may insert. Emptied by `close`.
-    putters: WaiterList<PutSlot>,
-    /// The oldest putter not yet granted a slot.
-    next_ungranted: Option<usize>,
-    /// Tasks in `join`; unlinked when `unfinished` drops to zero.
-    joiners: WaiterList<()>,
-}
-
-struct PutSlot {
-    granted: bool,
-}
-
 impl<T, S: Storage<T>> GenericQueue<T, S> {
     /// An unbounded queue: `put` never waits.
     ///
@@ -163,18 +135,7 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
 
     fn with_capacity(capacity: Option<usize>) -> Self {
         GenericQueue {
-            state: RefCell::new(State {
-                items: S::empty(),
-                capacity,
-                closed: false,
-                handed: 0,
-                reserved: 0,
-                unfinished: 0,
-                getters: WaiterList::new(),
-                putters: WaiterList::new(),
-                next_ungranted: None,
-                joiners: WaiterList::new(),
-            }),
+            state: RefCell::new(State::new(capacity)),
         }
     }
 
@@ -448,297 +409,5 @@ impl<T, S: Storage<T>> fmt::Debug for GenericQueue<T, S> {
             .field("waiting_getters", &s.getters.len())
             .field("waiting_putters", &s.putters.len())
             .finish()
-    }
-}
-
-impl<T, S: Storage<T>> State<T, S> {
-    fn len(&self) -> usize {
-        self.items.len() + self.handed
-    }
-
-    /// Slots neither filled, handed out nor reserved.
-    fn free_slots(&self) -> usize {
-        match self.capacity {
-            None => usize::MAX,
-            Some(cap) => cap.saturating_sub(self.items.len() + self.handed + self.reserved),
-        }
-    }
-
-    /// May a new putter insert right now without overtaking anyone?
-    fn has_room_now(&self) -> bool {
-        self.putters.is_empty() && self.free_slots() > 0
-    }
-
-    /// Insert `item` into a slot the caller has accounted for: straight to the oldest
-    /// waiting getter if there is one, else into storage.
-    fn insert(&mut self, item: T, wake: &mut ToWake) {
-        self.unfinished += 1;
-        self.give(item, wake);
-    }
-
-    /// Hand `item` to the oldest waiting getter, or store it.
-    fn give(&mut self, item: T, wake: &mut ToWake) {
-        match self.getters.pop_front() {
-            Some(key) => {
-                *self.getters.data_mut(key) = Some(item);
-                self.handed += 1;
-                wake.push(self.getters.take_waker(key));
-            }
-            None => self.items.push(item),
-        }
-    }
-
-    /// Take the next stored item; its slot goes to the oldest waiting putter.
-    fn take(&mut self, wake: &mut ToWake) -> Option<T> {
-        let item = self.items.pop()?;
-        self.grant_putters(wake);
-        Some(item)
-    }
-
-    /// Reserve free slots for waiting putters, oldest first. Only the head putter may
-    /// insert, so only it needs waking.
-    fn grant_putters(&mut self, wake: &mut ToWake) {
-        // Test the (usually empty) putter list first: it is the cheaper check.
-        while let Some(key) = self.next_ungranted {
-            if self.free_slots() == 0 {
-                break;
-            }
-            self.putters.data_mut(key).granted = true;
-            self.reserved += 1;
-            self.next_ungranted = self.putters.next(key);
-            if self.putters.front() == Some(key) {
-                wake.push(self.putters.take_waker(key));
-            }
-        }
-    }
-
-    /// The head putter changed: if it holds a slot, it may insert now.
-    fn wake_head_putter(&mut self, wake: &mut ToWake) {
-        if let Some(head) = self.putters.front() {
-            if self.putters.data(head).granted {
-                wake.push(self.putters.take_waker(head));
-            }
-        }
-    }
-}
-
-/// Wakers picked while the state was borrowed, woken after the borrow ends. Queue
-/// operations wake at most two tasks (a getter and the head putter), so this does not
-/// allocate; `rest` is only a safety net.
-#[derive(Default)]
-struct ToWake {
-    first: Option<Waker>,
-    second: Option<Waker>,
-    rest: Option<Vec<Waker>>,
-}
-
-impl ToWake {
-    #[inline(always)]
-    fn push(&mut self, waker: Option<Waker>) {
-        let Some(waker) = waker else { return };
-        if self.first.is_none() {
-            self.first = Some(waker);
-        } else if self.second.is_none() {
-            self.second = Some(waker);
-        } else {
-            self.rest.get_or_insert_with(Vec::new).push(waker);
-        }
-    }
-
-    /// Plain branches, not an iterator chain: this runs on every queue operation, and the
-    /// common case (nobody to wake) must cost a single test.
-    #[inline(always)]
-    fn wake_all(self) {
-        let Some(first) = self.first else { return };
-        first.wake();
-        if let Some(second) = self.second {
-            second.wake();
-        }
-        for waker in self.rest.into_iter().flatten() {
-            waker.wake();
-        }
-    }
-}
-
-/// The pending part of [`GenericQueue::put`]: keeps the item until it is inserted.
-struct Put<'a, T, S: Storage<T>> {
-    queue: &'a GenericQueue<T, S>,
-    item: Option<T>,
-    key: Option<usize>,
-}
-
-// `item` is never pinned: it is moved out by value when the put completes.
-impl<T, S: Storage<T>> Unpin for Put<'_, T, S> {}
-
-impl<T, S: Storage<T>> Future for Put<'_, T, S> {
-    type Output = Result<(), Closed<T>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = &mut *self;
-        let item = &mut this.item;
-        let key = &mut this.key;
-        this.queue.update(|s, wake| {
-            let taken = |item: &mut Option<T>| item.take().expect("Put polled after completion");
-            match *key {
-                None if s.closed => Poll::Ready(Err(Closed(taken(item)))),
-                None if s.has_room_now() => {
-                    s.insert(taken(item), wake);
-                    Poll::Ready(Ok(()))
-                }
-                None => {
-                    let k = s.putters.push_back(PutSlot { granted: false }, cx.waker());
-                    if s.next_ungranted.is_none() {
-                        s.next_ungranted = Some(k);
-                    }
-                    *key = Some(k);
-                    Poll::Pending
-                }
-                Some(k) if s.closed => {
-                    // `close` unlinked us; reservations were cleared with it.
-                    s.putters.remove(k);
-                    *key = None;
-                    Poll::Ready(Err(Closed(taken(item))))
-                }
-                Some(k) if s.putters.data(k).granted && s.putters.front() == Some(k) => {
-                    s.putters.remove(k);
-                    *key = None;
-                    s.reserved -= 1;
-                    s.insert(taken(item), wake);
-                    s.wake_head_putter(wake);
-                    Poll::Ready(Ok(()))
-                }
-                Some(k) => {
-                    // Still waiting for a slot, or granted but behind an older granted putter.
-                    s.putters.set_waker(k, cx.waker());
-                    Poll::Pending
-                }
-            }
-        })
-    }
-}
-
-impl<T, S: Storage<T>> Drop for Put<'_, T, S> {
-    fn drop(&mut self) {
-        let Some(key) = self.key else { return };
-        self.queue.update(|s, wake| {
-            if s.closed {
-                s.putters.remove(key);
-                return;
-            }
-            if s.next_ungranted == Some(key) {
-                s.next_ungranted = s.putters.next(key);
-            }
-            let was_head = s.putters.front() == Some(key);
-            if s.putters.remove(key).granted {
-                // Our reserved slot passes to the next waiting putter; our item is dropped
-                // with us, never inserted.
-                s.reserved -= 1;
-                s.grant_putters(wake);
-            }
-            if was_head {
-                s.wake_head_putter(wake);
-            }
-        });
-    }
-}
-
-/// The pending part of [`GenericQueue::get`].
-struct Get<'a, T, S: Storage<T>> {
-    queue: &'a GenericQueue<T, S>,
-    key: Option<usize>,
-}
-
-impl<T, S: Storage<T>> Future for Get<'_, T, S> {
-    type Output = Option<T>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let this = &mut *self;
-        let key = &mut this.key;
-        this.queue.update(|s, wake| match *key {
-            None => {
-                if let Some(item) = s.take(wake) {
-                    return Poll::Ready(Some(item));
-                }
-                if s.closed {
-                    return Poll::Ready(None);
-                }
-                *key = Some(s.getters.push_back(None, cx.waker()));
-                Poll::Pending
-            }
-            Some(k) if s.getters.is_linked(k) => {
-                s.getters.set_waker(k, cx.waker());
-                Poll::Pending
-            }
-            Some(k) => {
-                *key = None;
-                match s.getters.remove(k) {
-                    Some(item) => {
-                        // The item leaves the queue now: its slot frees up.
-                        s.handed -= 1;
-                        s.grant_putters(wake);
-                        Poll::Ready(Some(item))
-                    }
-                    // Woken by `close` with nothing left for us.
-                    None => Poll::Ready(None),
-                }
-            }
-        })
-    }
-}
-
-impl<T, S: Storage<T>> Drop for Get<'_, T, S> {
-    fn drop(&mut self) {
-        let Some(key) = self.key else { return };
-        self.queue.update(|s, wake| {
-            if let Some(item) = s.getters.remove(key) {
-                // Handed an item we will never take: the next getter gets it, or it goes
-                // back into storage. `unfinished` already counts it.
-                s.handed -= 1;
-                if s.getters.is_empty() {
-                    s.items.restore(item);
-                } else {
-                    s.give(item, wake);
-                }
-            }
-        });
-    }
-}
-
-/// The pending part of [`GenericQueue::join`].
-struct Join<'a, T, S: Storage<T>> {
-    queue: &'a GenericQueue<T, S>,
-    key: Option<usize>,
-}
-
-impl<T, S: Storage<T>> Future for Join<'_, T, S> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
-        let key = &mut this.key;
-        this.queue.update(|s, _| match *key {
-            None if s.unfinished == 0 => Poll::Ready(()),
-            None => {
-                *key = Some(s.joiners.push_back((), cx.waker()));
-                Poll::Pending
-            }
-            Some(k) if s.joiners.is_linked(k) => {
-                s.joiners.set_waker(k, cx.waker());
-                Poll::Pending
-            }
-            Some(k) => {
-                s.joiners.remove(k);
-                *key = None;
-                Poll::Ready(())
-            }
-        })
-    }
-}
-
-impl<T, S: Storage<T>> Drop for Join<'_, T, S> {
-    fn drop(&mut self) {
-        if let Some(key) = self.key {
-            self.queue.state.borrow_mut().joiners.remove(key);
-        }
     }
 }
