@@ -14,6 +14,11 @@
 //!   been granted anything just leaves the queue; one that had been granted something and
 //!   never saw it passes it on to the next waiter (a lock, permits, a `notify_one`
 //!   notification, a reserved queue slot, an item handed to a getter).
+//! * **`!Send` and `!Sync`.** They live on the loop's thread; share them with `Rc`.
+//!   ```compile_fail
+//!   fn needs_send<T: Send>(_: T) {}
+//!   needs_send(corio_runtime::sync::Queue::<u8>::new());
+//!   ```
 //! * **No allocation on the fast path.** An operation that does not have to wait touches
 //!   only a few `Cell`s; waiter slots live in a slab that is reused once it has grown.
 //!

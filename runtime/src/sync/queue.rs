@@ -68,7 +68,8 @@ pub type Queue<T> = GenericQueue<T, Fifo<T>>;
 pub type LifoQueue<T> = GenericQueue<T, Lifo<T>>;
 
 /// A queue that hands out its smallest item first (Python's `queue.PriorityQueue`); `T`
-/// must be `Ord`. Put `(priority, data)` tuples to order by priority. All methods are on
+/// must be `Ord`. Put `(priority, data)` tuples to order by priority; equal items come out
+/// in no particular order (add a sequence number to make ties FIFO). All methods are on
 /// [`GenericQueue`].
 ///
 /// ```
@@ -333,9 +334,11 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
         .await
     }
 
-    /// Close the queue: putters (waiting or later) fail with their item handed back;
-    /// getters take what is left, then get `None` (`try_get`: [`TryGetError::Closed`]).
-    /// Closing twice does nothing.
+    /// Close the queue: putters (waiting or later) fail with their item handed back — a
+    /// putter that had a slot reserved but had not inserted yet fails too; getters take what
+    /// is left, then get `None` (`try_get`: [`TryGetError::Closed`]). An item already handed
+    /// to a waiting getter stays promised to it; if that getter is dropped, the item goes
+    /// back into the queue for the next `get`. Closing twice does nothing.
     ///
     /// ```
     /// let q = corio_runtime::sync::Queue::new();

@@ -175,8 +175,9 @@ impl Semaphore {
     }
 
     /// Close the semaphore: every waiter, now and later, gets [`AcquireError`] (and
-    /// `try_acquire` gets [`TryAcquireError::Closed`]). Permits already out stay valid and
-    /// are still returned when dropped.
+    /// `try_acquire` gets [`TryAcquireError::Closed`]) — including a waiter whose permits
+    /// were assigned just before but which had not run yet (they go back to the pool).
+    /// Permits already out stay valid and are still returned when dropped.
     ///
     /// ```
     /// corio_runtime::run(async {

@@ -18,6 +18,7 @@
 //! `RefCell` borrow, so a waker that runs code inline cannot re-enter a borrowed primitive.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::task::Waker;
 
 use slab::Slab;
@@ -28,6 +29,9 @@ pub(crate) struct WaiterList<T> {
     tail: Option<usize>,
     /// Linked (still waiting) nodes.
     len: usize,
+    /// Every primitive holds a waiter list, so this makes them all `!Send` (and `!Sync`),
+    /// as the design promises: they belong to the thread of the loop whose tasks they park.
+    _not_send: PhantomData<*const ()>,
 }
 
 struct Node<T> {
@@ -45,6 +49,7 @@ impl<T> WaiterList<T> {
             head: None,
             tail: None,
             len: 0,
+            _not_send: PhantomData,
         }
     }
 
