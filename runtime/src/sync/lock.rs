@@ -151,6 +151,7 @@ impl<T: ?Sized> Lock<T> {
 
 impl RawLock {
     /// Hand the lock to the oldest waiter, or mark it free if nobody waits.
+    #[inline]
     fn unlock(&self) {
         let waker = {
             let mut waiters = self.waiters.borrow_mut();
@@ -207,6 +208,7 @@ pub struct LockGuard<'a, T: ?Sized> {
 struct Release<'a, T: ?Sized>(&'a Lock<T>);
 
 impl<T: ?Sized> Drop for Release<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.0.raw.unlock();
     }
@@ -248,6 +250,7 @@ struct Acquire<'a> {
 impl Future for Acquire<'_> {
     type Output = ();
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let raw = self.raw;
         match self.key {
@@ -277,8 +280,18 @@ impl Future for Acquire<'_> {
 }
 
 impl Drop for Acquire<'_> {
+    #[inline]
     fn drop(&mut self) {
-        let Some(key) = self.key else { return };
+        // Inlined fast path: a completed acquire holds no waiter slot.
+        if let Some(key) = self.key {
+            self.abandon(key);
+        }
+    }
+}
+
+impl Acquire<'_> {
+    /// A pending acquire is dropped: free its slot, passing the lock on if it was granted.
+    fn abandon(&self, key: usize) {
         let granted = {
             let mut waiters = self.raw.waiters.borrow_mut();
             let granted = !waiters.is_linked(key);

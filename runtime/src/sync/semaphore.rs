@@ -83,6 +83,7 @@ impl Semaphore {
     /// ```
     // Plain fns returning the future (not `async fn`): no extra state machines per call.
     #[allow(clippy::manual_async_fn)]
+    #[inline]
     pub fn acquire(&self) -> impl Future<Output = Result<Permit<'_>, AcquireError>> + '_ {
         self.acquire_many(1)
     }
@@ -100,6 +101,7 @@ impl Semaphore {
     /// });
     /// ```
     #[allow(clippy::manual_async_fn)]
+    #[inline]
     pub fn acquire_many(
         &self,
         n: usize,
@@ -167,6 +169,7 @@ impl Semaphore {
     /// sem.add_permits(2);
     /// assert_eq!(sem.available_permits(), 2);
     /// ```
+    #[inline]
     pub fn add_permits(&self, n: usize) {
         let permits = self.permits.get().checked_add(n);
         self.permits
@@ -217,6 +220,7 @@ impl Semaphore {
     }
 
     /// The fast path: take `n` permits if they are free and nobody is queued ahead.
+    #[inline]
     fn take_now(&self, n: usize) -> bool {
         let permits = self.permits.get();
         if permits >= n && self.waiters.borrow().is_empty() {
@@ -228,7 +232,16 @@ impl Semaphore {
     }
 
     /// Hand free permits to the oldest waiters, while the head's whole request fits.
+    #[inline]
     fn grant_waiters(&self) {
+        // The common case, nobody waiting, stays a borrow-flag check and a test.
+        if self.waiters.borrow().is_empty() {
+            return;
+        }
+        self.grant_waiters_slow();
+    }
+
+    fn grant_waiters_slow(&self) {
         loop {
             let waker = {
                 let mut waiters = self.waiters.borrow_mut();
@@ -301,6 +314,7 @@ impl Permit<'_> {
 }
 
 impl Drop for Permit<'_> {
+    #[inline]
     fn drop(&mut self) {
         if self.permits > 0 {
             self.sem.add_permits(self.permits);
@@ -326,6 +340,7 @@ struct Acquire<'a> {
 impl<'a> Future for Acquire<'a> {
     type Output = Result<Permit<'a>, AcquireError>;
 
+    #[inline]
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let sem = self.sem;
         let needed = self.needed;

@@ -146,27 +146,32 @@ impl TaskPtr {
         TaskPtr(NonNull::from(Box::leak(cell)).cast())
     }
 
+    #[inline]
     pub(crate) fn header(&self) -> &Header {
         // SAFETY: a TaskPtr is only used while some reference keeps the cell alive, and only
         // on the runtime thread (foreign threads go through `waker.rs`, which avoids `&Header`).
         unsafe { self.0.as_ref() }
     }
 
+    #[inline]
     pub(crate) fn state(&self) -> u8 {
         self.header().state.get()
     }
 
+    #[inline]
     pub(crate) fn set(&self, flags: u8) {
         let h = self.header();
         h.state.set(h.state.get() | flags);
     }
 
+    #[inline]
     pub(crate) fn unset(&self, flags: u8) {
         let h = self.header();
         h.state.set(h.state.get() & !flags);
     }
 
     /// Take one more reference.
+    #[inline]
     pub(crate) fn add_ref(&self) {
         // SAFETY: the caller holds a reference, so the header is alive; `refs` is atomic.
         let refs = unsafe { &(*self.0.as_ptr()).refs };
@@ -180,6 +185,7 @@ impl TaskPtr {
     ///
     /// # Safety
     /// The caller must own one reference and not use the pointer afterwards.
+    #[inline]
     pub(crate) unsafe fn drop_ref(self) {
         // SAFETY: the caller owns a reference, so the header is alive until we decrement.
         let refs = unsafe { &(*self.0.as_ptr()).refs };
