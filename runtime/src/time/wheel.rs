@@ -164,15 +164,19 @@ impl Wheel {
     fn slot_for(&self, deadline: u64) -> usize {
         // Deadlines in the past go to the current level-0 slot: due at once.
         let when = deadline.max(self.elapsed);
-        let masked = (self.elapsed ^ when) | (SLOTS as u64 - 1);
-        let significant = 63 - masked.leading_zeros();
-        let level = (significant / SLOT_BITS) as usize;
-        if level >= LEVELS {
-            // Beyond the wheel's span: park in the top level's farthest slot (the one just
-            // behind the current position); it is re-filed when that slot comes due, never early.
-            let now_slot = (self.elapsed >> ((LEVELS as u32 - 1) * SLOT_BITS)) as usize % SLOTS;
+        let top_shift = (LEVELS as u32 - 1) * SLOT_BITS;
+        if when - self.elapsed >= (SLOTS as u64 - 1) << top_shift {
+            // Beyond what the top level can tell apart from its current slot: park in the
+            // slot just behind the current one (due about 63 top slots from now, which is
+            // no later than the deadline); it is re-filed when that slot comes due.
+            let now_slot = (self.elapsed >> top_shift) as usize % SLOTS;
             return (LEVELS - 1) * SLOTS + (now_slot + SLOTS - 1) % SLOTS;
         }
+        let masked = (self.elapsed ^ when) | (SLOTS as u64 - 1);
+        let significant = 63 - masked.leading_zeros();
+        // Crossing a 2^36 boundary sets bits above the top level, yet the deadline is less
+        // than 63 top slots away: the top level files it exactly.
+        let level = ((significant / SLOT_BITS) as usize).min(LEVELS - 1);
         let slot = ((when >> (level as u32 * SLOT_BITS)) as usize) % SLOTS;
         level * SLOTS + slot
     }
@@ -316,5 +320,36 @@ mod tests {
         fired.into_iter().for_each(Waker::wake);
         assert_eq!(count.0.load(Ordering::SeqCst), 1);
         assert!(wheel.is_fired(far));
+    }
+    #[test]
+    fn far_deadlines_from_any_position_fire_on_time_never_early() {
+        let top = 1u64 << 30;
+        for start in [0, 5 * top + 7, (1 << 36) - 1, (1 << 36) + 63 * top + 1] {
+            for distance in [
+                1,
+                63,
+                64 * 64,
+                top - 1,
+                62 * top,
+                63 * top,
+                64 * top + 5,
+                3 * MAX_SPAN,
+            ] {
+                let mut wheel = Wheel::new();
+                let mut fired = Vec::new();
+                wheel.advance(start, &mut fired);
+                let deadline = start + distance;
+                let key = wheel.insert(deadline, Waker::noop().clone());
+                let mut steps = 0;
+                while !wheel.is_fired(key) {
+                    let next = wheel.next_deadline().unwrap();
+                    assert!(next <= deadline, "would sleep past {deadline}: {next}");
+                    wheel.advance(next, &mut fired);
+                    steps += 1;
+                    assert!(steps < 100, "no progress from {start} to {deadline}");
+                }
+                assert_eq!(wheel.elapsed(), deadline, "fired early or late");
+            }
+        }
     }
 }
