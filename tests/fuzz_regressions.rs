@@ -61,34 +61,48 @@ fn next_deadline_never_passes_a_timer_in_the_next_epoch() {
 }
 
 /// Found by `resp_parse` (fuzz/regressions/resp_parse/complete-line-over-max-inline-prefix-refused).
-/// `header_line` enforces `max_inline` only on a line still missing its CRLF: a complete line
-/// longer than that parses, but the same bytes arriving in two reads are refused
-/// (`TooBigInline`) at the first read, although the module promises `Err` only "for bytes that
-/// can never be valid". With the default limits: a simple-string or error reply over 64 KiB.
+/// `header_line` enforced `max_inline` only on a line still missing its CRLF: a complete line
+/// longer than that parsed, but the same bytes arriving in two reads were refused. Now a line
+/// over the limit is refused either way, and one at the limit parses either way.
+fn assert_split_agrees(reply: &[u8], limits: &Limits) {
+    let whole = parse_frame(reply, limits);
+    for k in 0..reply.len() {
+        let part = parse_frame(&reply[..k], limits);
+        match &whole {
+            Ok(_) => assert_eq!(part, Ok(None), "prefix of {k} bytes of a valid reply"),
+            Err(e) => assert!(
+                part == Ok(None) || part.as_ref() == Err(e),
+                "prefix of {k} bytes: {part:?}, whole: {whole:?}"
+            ),
+        }
+    }
+}
+
 #[test]
-#[ignore = "bug: parse_frame accepts a complete line over max_inline but refuses its prefix (examples/mini_redis/resp.rs, header_line)"]
-fn a_long_simple_string_parses_whether_it_arrives_whole_or_split() {
-    let limits = Limits::DEFAULT;
-    let mut reply = b"+".to_vec();
-    reply.resize(limits.max_inline + 2, b'a');
-    reply.extend_from_slice(b"\r\n");
-    let line = reply[1..reply.len() - 2].to_vec();
+fn a_simple_string_over_or_at_max_inline_gets_the_same_answer_whole_or_split() {
+    let limits = Limits {
+        max_bulk: 64,
+        max_array: 4,
+        max_inline: 32,
+        max_depth: 3,
+    };
+    let at_limit = format!("+{}\r\n", "a".repeat(32));
+    let over = format!("+{}\r\n", "a".repeat(33));
+    assert!(matches!(
+        parse_frame(at_limit.as_bytes(), &limits),
+        Ok(Some((Frame::Simple(_), _)))
+    ));
     assert_eq!(
-        parse_frame(&reply, &limits),
-        Ok(Some((Frame::Simple(line), reply.len()))),
-        "whole"
+        parse_frame(over.as_bytes(), &limits),
+        Err(resp::RespError::TooBigInline)
     );
-    assert_eq!(
-        parse_frame(&reply[..reply.len() - 2], &limits),
-        Ok(None),
-        "the first part of a valid reply must ask for more"
-    );
+    assert_split_agrees(at_limit.as_bytes(), &limits);
+    assert_split_agrees(over.as_bytes(), &limits);
 }
 
 /// The fuzzer's minimized input: an integer reply whose line is over a (small) `max_inline`.
 #[test]
-#[ignore = "bug: parse_frame accepts a complete line over max_inline but refuses its prefix (examples/mini_redis/resp.rs, header_line)"]
-fn an_integer_line_over_max_inline_parses_whether_whole_or_split() {
+fn an_integer_line_over_max_inline_gets_the_same_answer_whole_or_split() {
     let limits = Limits {
         max_bulk: 16,
         max_array: 4,
@@ -98,7 +112,7 @@ fn an_integer_line_over_max_inline_parses_whether_whole_or_split() {
     let reply = b":-9220368547758080\r\n";
     assert_eq!(
         parse_frame(reply, &limits),
-        Ok(Some((Frame::Integer(-9220368547758080), reply.len())))
+        Err(resp::RespError::TooBigInline)
     );
-    assert_eq!(parse_frame(&reply[..18], &limits), Ok(None));
+    assert_split_agrees(reply, &limits);
 }

@@ -188,10 +188,20 @@ fn header_line<'a>(
     limits: &Limits,
 ) -> Result<Option<(&'a [u8], usize)>, RespError> {
     let rest = buf.get(at + 1..).unwrap_or_default();
+    // A line over `max_inline` is refused whether it arrived whole or is still incomplete,
+    // so the answer never depends on how the bytes were split across reads.
     match rest.windows(2).position(|w| w == b"\r\n") {
+        Some(len) if len > limits.max_inline => Err(RespError::TooBigInline),
         Some(len) => Ok(Some((&rest[..len], at + 1 + len + 2))),
-        None if rest.len() > limits.max_inline => Err(RespError::TooBigInline),
-        None => Ok(None),
+        None => {
+            // A trailing '\r' may be the start of the CRLF, not content.
+            let content = rest.len() - usize::from(rest.last() == Some(&b'\r'));
+            if content > limits.max_inline {
+                Err(RespError::TooBigInline)
+            } else {
+                Ok(None)
+            }
+        }
     }
 }
 
