@@ -72,7 +72,7 @@ fi
 
 echo
 echo "== figures ($log, $(( $(date +%s) - t0 )) s in all)"
-grep '^SOAK' "$log" || true
+grep -o 'SOAK [a-z0-9]*: .*' "$log" || true
 if [ "$failed" -ne 0 ]; then
     echo "soak.sh: FAILED (see $log)" >&2
     exit 1
