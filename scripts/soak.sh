@@ -33,10 +33,9 @@ if [ "$soft" != unlimited ] && [ "$soft" -lt "$need" ]; then
     echo "soak.sh: RLIMIT_NOFILE soft limit $soft -> $(ulimit -Sn) (need $need)"
 fi
 
-known_bugs=(
-    call_later_counts_its_delay_from_the_call
-    a_loris_dripping_faster_than_the_idle_timeout_is_cut_by_a_head_deadline
-)
+# Ignored tests that pin open bugs (none open now: the two this suite found are fixed and
+# their tests run as regular tests / soak tests).
+known_bugs=()
 skips=()
 for t in "${known_bugs[@]}"; do skips+=(--skip "$t"); done
 
@@ -59,7 +58,7 @@ stage "soak tests (CORIO_SOAK_SECS=$CORIO_SOAK_SECS, connections=$conns)"
 cargo test --release --test soak -- --ignored --nocapture --test-threads=1 "${skips[@]}" $filter 2>&1 \
     | tee -a "$log" | grep -E '^test |test result|^SOAK|^c10k:|panicked|failed' || failed=1
 
-if [ -z "$filter" ]; then
+if [ -z "$filter" ] && [ ${#known_bugs[@]} -gt 0 ]; then
     stage "known bugs (ignored tests that fail until the bug is fixed)"
     for t in "${known_bugs[@]}"; do
         if cargo test --release --test soak -- --ignored --exact "$t" >/dev/null 2>&1; then

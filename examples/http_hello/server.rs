@@ -125,12 +125,16 @@ async fn connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
     let mut conn = Conn::default();
     let idle = config.idle_timeout;
     let mut last_active = Instant::now();
+    // When the first bytes of a still-incomplete request head arrived. The head must be
+    // complete within one idle timeout of that (nginx's `client_header_timeout`), so a
+    // slow-loris client dripping a byte now and then is cut although each byte is "activity".
+    let mut head_started: Option<Instant> = None;
     // One timer per idle period, not per request: when it fires early (there was activity
     // since it was set) it is moved to the new deadline instead of closing.
     let mut idle_timer = sleep_until(last_active + idle);
     loop {
         if !readable_or_idle(&stream, &mut idle_timer).await? {
-            let deadline = last_active + idle;
+            let deadline = head_started.unwrap_or(last_active) + idle;
             if Instant::now() >= deadline {
                 return Ok(());
             }
@@ -141,7 +145,14 @@ async fn connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
             SCRATCH.with(|s| on_readable(&stream, &mut s.borrow_mut(), &mut conn, config))?;
         match step {
             Step::Nothing => {}
-            Step::Progress => last_active = Instant::now(),
+            Step::Progress => {
+                last_active = Instant::now();
+                head_started = match head_started {
+                    _ if conn.partial.is_empty() => None,
+                    None => Some(last_active),
+                    started => started,
+                };
+            }
             Step::Eof => return Ok(()),
             Step::Backlog { rest, close } => {
                 match timeout(idle, stream.write_all(&rest)).await {

@@ -32,8 +32,11 @@ pub fn call_later<F>(delay: Duration, callback: F) -> TimerHandle
 where
     F: FnOnce() + 'static,
 {
+    // The sleep is created here, not inside the task: the delay counts from this call, not
+    // from whenever the spawned task first gets polled.
+    let timer = sleep(delay);
     let task = crate::task::spawn(async move {
-        sleep(delay).await;
+        timer.await;
         callback();
     });
     TimerHandle { task }
