@@ -395,12 +395,15 @@ impl Model {
     }
 }
 
+/// A pending `put`, carrying its item's key.
+type PendingPut<'q> = Pending<'q, Result<(), Closed<Item>>, Option<ItemKey>>;
+
 /// The queue under test, its model and the pending futures.
 struct Harness<'q, S: Storage<Item>> {
     q: &'q GenericQueue<Item, S>,
     model: Model,
     drops: Rc<RefCell<Vec<u8>>>,
-    puts: Vec<Pending<'q, Result<(), Closed<Item>>, Option<ItemKey>>>,
+    puts: Vec<PendingPut<'q>>,
     gets: Vec<Pending<'q, Option<Item>, Option<ItemKey>>>,
     joins: Vec<Pending<'q, (), Option<ItemKey>>>,
     next_future: usize,

@@ -26,7 +26,8 @@ use common::Pending;
 use corio_runtime::sync::{AcquireError, Permit, Semaphore, TryAcquireError};
 use libfuzzer_sys::fuzz_target;
 
-/// One step of a fuzz input. Counts are taken modulo 6 (0..=5).
+/// One step of a fuzz input. Counts are taken modulo 6 (0..=5); a count of 1 from a byte of
+/// 128 or more calls the one-permit form (`acquire`, `try_acquire`) instead.
 #[derive(Arbitrary, Debug)]
 enum Op {
     /// Start `acquire_many(n)` and poll it once.
@@ -184,10 +185,15 @@ struct Harness<'s> {
 }
 
 impl<'s> Harness<'s> {
-    fn acquire(&mut self, n: usize) {
+    fn acquire(&mut self, byte: u8) {
+        let n = usize::from(byte % 6);
         self.next_id += 1;
         let id = self.next_id;
-        let mut p = Pending::new(self.sem.acquire_many(n), id, n);
+        let mut p = if n == 1 && byte >= 128 {
+            Pending::new(self.sem.acquire(), id, n)
+        } else {
+            Pending::new(self.sem.acquire_many(n), id, n)
+        };
         let got = p.poll(false, true);
         let want = self.model.acquire_first(id, n);
         if !self.settle(got, want, n) {
@@ -254,8 +260,13 @@ impl<'s> Harness<'s> {
         self.model.acquire_dropped(id);
     }
 
-    fn try_acquire(&mut self, n: usize) {
-        let got = self.sem.try_acquire_many(n);
+    fn try_acquire(&mut self, byte: u8) {
+        let n = usize::from(byte % 6);
+        let got = if n == 1 && byte >= 128 {
+            self.sem.try_acquire()
+        } else {
+            self.sem.try_acquire_many(n)
+        };
         let want = self.model.try_take(n);
         match (got, want) {
             (Ok(permit), Ok(())) => {
@@ -334,8 +345,8 @@ fuzz_target!(|input: Input| {
         };
         for op in input.ops.iter().take(1024) {
             match *op {
-                Op::Acquire(n) => h.acquire(usize::from(n % 6)),
-                Op::TryAcquire(n) => h.try_acquire(usize::from(n % 6)),
+                Op::Acquire(n) => h.acquire(n),
+                Op::TryAcquire(n) => h.try_acquire(n),
                 Op::AddPermits(n) => {
                     let n = usize::from(n % 6);
                     h.sem.add_permits(n);
