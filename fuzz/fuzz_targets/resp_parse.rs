@@ -17,11 +17,9 @@
 //!   frame encoded with `Frame::encode` parses back to the same frame (error text with CR/LF
 //!   comes back with spaces: `write_error` replaces them, as documented).
 //!
-//! Known bug tolerated unless `CORIO_FUZZ_STRICT=1`: `max_inline` is only enforced on a line
-//! still missing its CRLF, so a complete line longer than it (a simple string or error with
-//! the default limits; any header line with tiny ones) parses, while a prefix of the same
-//! bytes is refused with `TooBigInline` (see `fuzz/README.md` and `tests/fuzz_regressions.rs`).
-//! Only that answer, on a prefix of an input that is valid (complete or not), is let through.
+//! This target found `max_inline` enforced only on a line still missing its CRLF, so a prefix
+//! of a valid reply was refused (fixed in a975374; pinned in `tests/fuzz_regressions.rs`,
+//! reproducer in `fuzz/regressions/resp_parse/`).
 
 #![no_main]
 
@@ -30,7 +28,6 @@
 mod resp;
 
 use std::ops::Range;
-use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
@@ -44,12 +41,6 @@ struct Input<'a> {
     /// Tiny limits (bulk 16, array 4, inline 16, depth 3) instead of the defaults.
     tiny: bool,
     bytes: &'a [u8],
-}
-
-/// `CORIO_FUZZ_STRICT=1`: assert the known bugs too (read once).
-fn strict() -> bool {
-    static STRICT: OnceLock<bool> = OnceLock::new();
-    *STRICT.get_or_init(|| std::env::var_os("CORIO_FUZZ_STRICT").is_some_and(|v| v == "1"))
 }
 
 type CommandAnswer = Result<Option<(usize, Vec<Range<usize>>)>, RespError>;
@@ -76,10 +67,7 @@ fn check_command(buf: &[u8], n: usize, args: &[Range<usize>], limits: &Limits) {
         "exactly the command parses otherwise"
     );
     let shorter = command(&buf[..n - 1], limits);
-    assert!(
-        prefix_ok(&shorter),
-        "a shorter prefix of a command: {shorter:?}"
-    );
+    assert_eq!(shorter, Ok(None), "a shorter prefix of a command");
 
     let mut encoded = Vec::new();
     write_array_len(&mut encoded, args.len());
@@ -115,16 +103,6 @@ fn after_encoding(frame: &Frame) -> Frame {
     }
 }
 
-/// A prefix's answer, when the whole parses: `Ok(None)`, or (tolerated known bug) a
-/// `TooBigInline` refusal.
-fn prefix_ok<T: PartialEq + std::fmt::Debug>(part: &Result<Option<T>, RespError>) -> bool {
-    match part {
-        Ok(None) => true,
-        Err(RespError::TooBigInline) => !strict(),
-        _ => false,
-    }
-}
-
 fn check_frame(buf: &[u8], frame: &Frame, n: usize, limits: &Limits) {
     assert!(n > 0 && n <= buf.len(), "consumed {n} of {}", buf.len());
     assert_eq!(
@@ -133,10 +111,7 @@ fn check_frame(buf: &[u8], frame: &Frame, n: usize, limits: &Limits) {
         "exactly the frame parses otherwise"
     );
     let shorter = parse_frame(&buf[..n - 1], limits);
-    assert!(
-        prefix_ok(&shorter),
-        "a shorter prefix of a frame: {shorter:?}"
-    );
+    assert_eq!(shorter, Ok(None), "a shorter prefix of a frame");
     let mut encoded = Vec::new();
     frame.encode(&mut encoded);
     assert_eq!(
@@ -168,11 +143,8 @@ fuzz_target!(|input: Input<'_>| {
     }
     let part = command(&buf[..k], &limits);
     match (&part, &whole) {
-        (_, Ok(Some((n, _)))) if k < *n => {
-            assert!(prefix_ok(&part), "prefix of a command: {part:?}")
-        }
+        (_, Ok(Some((n, _)))) if k < *n => assert_eq!(part, Ok(None), "prefix of a command"),
         (Ok(Some(_)), _) => assert_eq!(part, whole, "complete prefix differs from the whole"),
-        (Err(RespError::TooBigInline), Ok(_)) if !strict() => {}
         (Err(_), _) => assert!(
             whole.is_err(),
             "command prefix {part:?} but whole {whole:?}"
@@ -197,9 +169,8 @@ fuzz_target!(|input: Input<'_>| {
     }
     let part = parse_frame(&buf[..k], &limits);
     match (&part, &whole) {
-        (_, Ok(Some((_, n)))) if k < *n => assert!(prefix_ok(&part), "prefix of a frame: {part:?}"),
+        (_, Ok(Some((_, n)))) if k < *n => assert_eq!(part, Ok(None), "prefix of a frame"),
         (Ok(Some(_)), _) => assert_eq!(part, whole, "complete frame prefix differs"),
-        (Err(RespError::TooBigInline), Ok(_)) if !strict() => {}
         (Err(_), _) => assert!(whole.is_err(), "frame prefix {part:?} but whole {whole:?}"),
         _ => {}
     }
