@@ -418,12 +418,7 @@ impl Core {
             // Dropping the future may wake this very task (e.g. an `Async` it owned wakes
             // its waiters on drop), queueing it again: then the queue entry releases it.
             task.cancel();
-            task.set(COMPLETE);
-            self.live.set(self.live.get() - 1);
-            task.wake_join();
-            if task.state() & SCHEDULED == 0 {
-                self.release(task);
-            }
+            self.finish(task);
             return;
         }
         task.set(RUNNING);
@@ -434,12 +429,18 @@ impl Core {
         self.current.set(None);
         task.unset(RUNNING);
         if done {
-            task.set(COMPLETE);
-            self.live.set(self.live.get() - 1);
-            task.wake_join();
-            if task.state() & SCHEDULED == 0 {
-                self.release(task);
-            }
+            self.finish(task);
+        }
+    }
+
+    /// After (4) or (7): the future is gone. Publish completion, wake the joiner, and let go
+    /// of the task unless it was queued again meanwhile (then its queue entry releases it).
+    fn finish(&self, task: TaskPtr) {
+        task.set(COMPLETE);
+        self.live.set(self.live.get() - 1);
+        task.wake_join();
+        if task.state() & SCHEDULED == 0 {
+            self.release(task);
         }
     }
 
@@ -471,8 +472,8 @@ impl Core {
     }
 
     fn drain_remote(&self) {
-        if self.remote.main_woken.load(Ordering::Acquire) {
-            self.remote.main_woken.store(false, Ordering::Release);
+        // One swap, so a foreign wake landing between a load and a store is never lost.
+        if self.remote.main_woken.swap(false, Ordering::AcqRel) {
             self.wake_main();
         }
         let mut injected = self.injected.borrow_mut();

@@ -231,18 +231,18 @@ impl<T: AsRawFd> Async<T> {
     pub fn poll_read_with<R>(
         &self,
         cx: &mut Context<'_>,
-        mut op: impl FnMut(&T) -> io::Result<R>,
+        op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_with(cx, Direction::Read, |io| op(io))
+        self.poll_with(cx, Direction::Read, op)
     }
 
     /// Run `op` when writable; `WouldBlock` waits for the next edge and retries.
     pub fn poll_write_with<R>(
         &self,
         cx: &mut Context<'_>,
-        mut op: impl FnMut(&T) -> io::Result<R>,
+        op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        self.poll_with(cx, Direction::Write, |io| op(io))
+        self.poll_with(cx, Direction::Write, op)
     }
 
     fn poll_with<R>(

@@ -7,18 +7,18 @@
 //! the runtime touches it; other threads touch only `refs` and `remote` (see `waker.rs`).
 //!
 //! ```text
-//!                  (1) spawn_task
+//!                  (1) Core::spawn
 //!                        |
 //!                        v
 //!   +--------------> SCHEDULED ------------------------------+
 //!   |                    |                                   |
 //!   |                    | (2) Core::run_task: pop, clear    | (6) JoinHandle::abort sets
 //!   |                    |     SCHEDULED, set RUNNING,       |     CANCELLED and schedules
-//!   |                    |     poll_task                     v
-//!   |                    v                               CANCELLED --(7) run_task: cancel_task
+//!   |                    |     TaskPtr::poll                 v
+//!   |                    v                               CANCELLED --(7) run_task: TaskPtr::cancel
 //!   |   (3) Pending   RUNNING --(4) Ready/panic-------------+          drops the future
-//!   |   wake while       |       complete_task stores      |
-//!   |   idle or running: |       the output or the panic   v
+//!   |   wake while       |       the vtable's poll stores  |
+//!   |   idle or running: |       output or panic; finish   v
 //!   |   schedule()       v                              COMPLETE
 //!   +------------------ IDLE                               |
 //!                                                          | (5) release: the runtime drops its
@@ -27,15 +27,15 @@
 //!                                                       freed    wakers drop theirs; refs == 0 frees
 //! ```
 //!
-//! * (1) `spawn_task` allocates the cell with two references (runtime + JoinHandle),
+//! * (1) `Core::spawn` allocates the cell with two references (runtime + JoinHandle),
 //!   inserts it in the task slab and pushes it on the run queue.
 //! * (2) `Core::run_task` pops a pointer; the queue holds no reference of its own because
 //!   the runtime's reference is kept until the task is COMPLETE *and* not SCHEDULED.
 //! * (3) `schedule` (from a same-thread wake) sets SCHEDULED and pushes at the back unless the
 //!   task is already SCHEDULED or COMPLETE. A task woken while RUNNING is queued again.
-//! * (4) `poll_task` returns `true` when the future finished or panicked; the future is
-//!   dropped right there, on the runtime thread.
-//! * (5) `Core::release` removes the task from the slab and drops the runtime reference.
+//! * (4) `TaskPtr::poll` returns `true` when the future finished or panicked; the future is
+//!   dropped right there, on the runtime thread, and `Core::finish` marks the task COMPLETE.
+//! * (5) `Core::release` (from `Core::finish`, or when a stale queue entry is popped) removes the task from the slab and drops the runtime reference.
 //! * (6)/(7) abort is a flag plus a wake, so the future is always dropped by the loop.
 //!
 //! Invariant that makes the `Send + Sync` waker sound: the future and the output are only
