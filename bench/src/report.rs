@@ -48,9 +48,9 @@ pub fn markdown(report: &Report) -> String {
         report.cpus, report.nofile_limit
     );
     s.push_str(
-        "| conns | variant | req/s | p50 µs | p99 µs | p99.9 µs | server RSS MiB | threads | server CPU µs/req | server CPU % | client CPU % |\n",
+        "| conns | variant | req/s | p50 µs | p99 µs | p99.9 µs | server RSS MiB | server heap+stacks MiB | threads | server CPU µs/req | server CPU % | client CPU % |\n",
     );
-    s.push_str("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for cell in &report.results {
         s.push_str(&row(cell));
     }
@@ -67,13 +67,13 @@ pub fn markdown(report: &Report) -> String {
 fn row(cell: &CellResult) -> String {
     let Some(m) = &cell.median else {
         return format!(
-            "| {} | {} | failed | | | | | | | | |\n",
+            "| {} | {} | failed | | | | | | | | | |\n",
             cell.conns, cell.variant
         );
     };
     let opt = |v: Option<String>| v.unwrap_or_else(|| "–".to_string());
     format!(
-        "| {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {:.0} |\n",
+        "| {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {:.0} |\n",
         cell.conns,
         cell.variant,
         m.throughput_rps,
@@ -83,6 +83,9 @@ fn row(cell: &CellResult) -> String {
         opt(m
             .server_peak_rss_kib
             .map(|k| format!("{:.1}", k as f64 / 1024.0))),
+        opt(m
+            .server_anon_rss_kib
+            .map(|k| format!("{:.2}", k as f64 / 1024.0))),
         opt(m.server_threads.map(|t| t.to_string())),
         opt(m.server_cpu_us_per_req.map(|u| format!("{u:.1}"))),
         opt(m.server_cpu_util.map(|u| format!("{:.0}", u * 100.0))),
@@ -153,7 +156,7 @@ fn notes(report: &Report) -> Vec<String> {
 /// One CSV line per cell (the medians), with a header.
 pub fn csv(report: &Report) -> String {
     let mut s = String::from(
-        "workload,variant,conns,requests,secs,throughput_rps,p50_us,p99_us,p999_us,server_peak_rss_kib,server_threads,server_cpu_us_per_req,server_cpu_util,client_cpu_util,other_cpu_util,errors,failures\n",
+        "workload,variant,conns,requests,secs,throughput_rps,p50_us,p99_us,p999_us,server_peak_rss_kib,server_anon_rss_kib,server_threads,server_cpu_us_per_req,server_cpu_util,client_cpu_util,other_cpu_util,errors,failures\n",
     );
     let opt = |v: Option<String>| v.unwrap_or_default();
     for cell in &report.results {
@@ -162,7 +165,7 @@ pub fn csv(report: &Report) -> String {
             Some(m) => {
                 let _ = write!(
                     s,
-                    "{},{:.3},{:.1},{:.1},{:.1},{:.1},{},{},{},{},{:.3},{},",
+                    "{},{:.3},{:.1},{:.1},{:.1},{:.1},{},{},{},{},{},{:.3},{},",
                     m.requests,
                     m.secs,
                     m.throughput_rps,
@@ -170,6 +173,7 @@ pub fn csv(report: &Report) -> String {
                     m.p99_us,
                     m.p999_us,
                     opt(m.server_peak_rss_kib.map(|v| v.to_string())),
+                    opt(m.server_anon_rss_kib.map(|v| v.to_string())),
                     opt(m.server_threads.map(|v| v.to_string())),
                     opt(m.server_cpu_us_per_req.map(|v| format!("{v:.3}"))),
                     opt(m.server_cpu_util.map(|v| format!("{v:.3}"))),
@@ -178,7 +182,7 @@ pub fn csv(report: &Report) -> String {
                 );
                 let _ = write!(s, "{}", m.errors);
             }
-            None => s.push_str(",,,,,,,,,,,,"),
+            None => s.push_str(",,,,,,,,,,,,,"),
         }
         let _ = writeln!(s, ",{}", cell.failures.len());
     }

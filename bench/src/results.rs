@@ -21,8 +21,13 @@ pub struct Metrics {
     pub p99_us: f64,
     /// 99.9th-percentile latency, microseconds.
     pub p999_us: f64,
-    /// Server peak resident memory (VmHWM), KiB; absent for `--target`.
+    /// Server peak resident memory (VmHWM), KiB; absent for `--target`. Includes the pages
+    /// of the bench executable the server touched (~3.5 MiB, the same for every variant).
     pub server_peak_rss_kib: Option<u64>,
+    /// Server anonymous resident memory (RssAnon: heap and stacks) at the end of the window,
+    /// all connections still open, KiB; absent for `--target`. What the server allocated,
+    /// without the executable's code pages.
+    pub server_anon_rss_kib: Option<u64>,
     /// Server threads at the end of the window; absent for `--target`.
     pub server_threads: Option<u64>,
     /// Server CPU time (user + system) per request, microseconds; absent for `--target`.
@@ -119,6 +124,8 @@ pub fn median_metrics(samples: &[Metrics]) -> Option<Metrics> {
         p999_us: f(&|m| m.p999_us)?,
         server_peak_rss_kib: opt(&|m| m.server_peak_rss_kib.map(|v| v as f64))
             .map(|v| v.round() as u64),
+        server_anon_rss_kib: opt(&|m| m.server_anon_rss_kib.map(|v| v as f64))
+            .map(|v| v.round() as u64),
         server_threads: opt(&|m| m.server_threads.map(|v| v as f64)).map(|v| v.round() as u64),
         server_cpu_us_per_req: opt(&|m| m.server_cpu_us_per_req),
         server_cpu_util: opt(&|m| m.server_cpu_util),
@@ -149,6 +156,7 @@ mod tests {
             p99_us: p99,
             p999_us: p99,
             server_peak_rss_kib: Some(100),
+            server_anon_rss_kib: Some(rps as u64),
             server_threads: None,
             server_cpu_us_per_req: Some(2.0),
             server_cpu_util: Some(0.5),
@@ -160,6 +168,7 @@ mod tests {
         assert_eq!(med.throughput_rps, 20.0);
         assert_eq!(med.p99_us, 5.0);
         assert_eq!(med.server_peak_rss_kib, Some(100));
+        assert_eq!(med.server_anon_rss_kib, Some(20));
         assert_eq!(med.server_threads, None);
     }
 }

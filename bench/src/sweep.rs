@@ -316,6 +316,7 @@ fn run_cell(
         p99_us: outcome.latency_us[1],
         p999_us: outcome.latency_us[2],
         server_peak_rss_kib: after.map(|a| a.peak_rss_kib),
+        server_anon_rss_kib: after.map(|a| a.anon_rss_kib),
         server_threads: match (before, after) {
             (Some(b), Some(a)) => Some(a.threads.max(b.threads)),
             _ => None,

@@ -87,6 +87,9 @@ pub fn die_with_parent() {
 pub struct ProcStats {
     /// Peak resident set size so far (`VmHWM`), KiB.
     pub peak_rss_kib: u64,
+    /// Anonymous resident memory now (`RssAnon`: heap and stacks, not the binary's mapped
+    /// code, which every variant shares as the same executable), KiB.
+    pub anon_rss_kib: u64,
     /// Live threads (`Threads`).
     pub threads: u64,
     /// User + system CPU time of all its threads so far, seconds.
@@ -110,10 +113,12 @@ pub fn proc_stats(pid: u32) -> io::Result<ProcStats> {
             })
     };
     let peak_rss_kib = field("VmHWM:")?;
+    let anon_rss_kib = field("RssAnon:")?;
     let threads = field("Threads:")?;
     let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
     Ok(ProcStats {
         peak_rss_kib,
+        anon_rss_kib,
         threads,
         cpu_secs: cpu_secs_from_stat(&stat).ok_or_else(|| {
             io::Error::new(
@@ -193,6 +198,7 @@ mod tests {
     fn own_stats_are_readable() {
         let s = proc_stats(std::process::id()).unwrap();
         assert!(s.peak_rss_kib > 0);
+        assert!(s.anon_rss_kib > 0 && s.anon_rss_kib <= s.peak_rss_kib);
         assert!(s.threads >= 1);
     }
 }

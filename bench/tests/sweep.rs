@@ -74,6 +74,8 @@ fn tiny_sweep_answers_everywhere(workload: &str) {
             assert!(num("p50_us") > 0.0 && num("p50_us") <= num("p99_us"));
             assert!(num("p99_us") <= num("p999_us"));
             assert!(num("server_peak_rss_kib") > 0.0);
+            assert!(num("server_anon_rss_kib") > 0.0);
+            assert!(num("server_anon_rss_kib") <= num("server_peak_rss_kib"));
             assert!(num("server_cpu_us_per_req") >= 0.0);
             assert!(num("client_cpu_util") >= 0.0);
             let threads = num("server_threads");
