@@ -4,7 +4,7 @@
 //! RLIMIT_NOFILE: net/tests/accept_backoff.rs; fd leaks: tests/net_fd_leak.rs.)
 
 use std::cell::RefCell;
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::io::{self, ErrorKind};
 use std::rc::Rc;
 use std::task::Poll;
@@ -13,20 +13,8 @@ use std::time::Duration;
 use corio::net::{TcpListener, TcpSocket, TcpStream, UnixStream};
 use corio::time::{sleep, timeout};
 
-async fn bounded<F: Future>(f: F) -> F::Output {
-    timeout(Duration::from_secs(30), f)
-        .await
-        .expect("the test took longer than 30 s")
-}
-
-async fn pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap())
-        .await
-        .unwrap();
-    let (server, _) = listener.accept().await.unwrap();
-    (client, server)
-}
+mod common;
+use common::{bounded, tcp_pair};
 
 /// Write until the OS reports an error (the first writes may still be accepted while the
 /// peer's RST is on its way); give up after a few seconds.
@@ -43,7 +31,7 @@ async fn write_until_error(stream: &mut TcpStream) -> io::Error {
 #[corio::test]
 async fn writing_to_a_closed_peer_is_broken_pipe() {
     bounded(async {
-        let (mut client, server) = pair().await;
+        let (mut client, server) = tcp_pair().await;
         drop(server);
         // The FIN has arrived once we read EOF.
         assert_eq!(client.read(&mut [0u8; 8]).await.unwrap(), 0);
@@ -59,7 +47,7 @@ async fn writing_to_a_closed_peer_is_broken_pipe() {
 #[corio::test]
 async fn a_peer_reset_mid_read_is_connection_reset() {
     bounded(async {
-        let (client, mut server) = pair().await;
+        let (client, mut server) = tcp_pair().await;
         let reader = corio::spawn(async move {
             let mut buf = [0u8; 100];
             // Waits for 100 bytes, gets 7 and then the reset.
@@ -79,7 +67,7 @@ async fn a_peer_reset_mid_read_is_connection_reset() {
 #[corio::test]
 async fn readiness_reports_a_reset_too() {
     bounded(async {
-        let (client, server) = pair().await;
+        let (client, server) = tcp_pair().await;
         client.set_linger(Some(Duration::ZERO)).unwrap();
         drop(client);
         server.readable().await.unwrap();
@@ -133,7 +121,7 @@ async fn a_connect_timeout_composes_with_time_timeout() {
             queued.len()
         );
         // The timed-out connect's socket is closed, the loop is fine: a new listener works.
-        let (mut a, mut b) = pair().await;
+        let (mut a, mut b) = tcp_pair().await;
         a.write_all(b"ok").await.unwrap();
         b.read_exact(&mut [0u8; 2]).await.unwrap();
     })
@@ -145,7 +133,7 @@ async fn a_connect_timeout_composes_with_time_timeout() {
 #[corio::test]
 async fn dropping_a_stream_wakes_the_task_waiting_on_it() {
     bounded(async {
-        let (client, _server) = pair().await;
+        let (client, _server) = tcp_pair().await;
         // Nothing to read: this clears the (optimistic) initial readiness.
         let err = client.try_read(&mut [0u8; 8]).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::WouldBlock);
@@ -211,7 +199,7 @@ async fn dropping_a_unix_stream_wakes_a_writer_waiting_for_room() {
 #[corio::test]
 async fn aborting_a_task_blocked_in_read_closes_its_stream() {
     bounded(async {
-        let (client, mut server) = pair().await;
+        let (client, mut server) = tcp_pair().await;
         let reader = corio::spawn(async move {
             let mut client = client;
             let _ = client.read(&mut [0u8; 8]).await;

@@ -2,7 +2,6 @@
 //! readiness API for buffer-free connections, name resolution, IPv6.
 
 use std::cell::RefCell;
-use std::future::Future;
 use std::io::{ErrorKind, IoSlice};
 use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
@@ -11,28 +10,13 @@ use std::time::Duration;
 use corio::net::{TcpListener, TcpSocket, TcpStream};
 use corio::time::{sleep, timeout};
 
-/// Every test is bounded in time.
-async fn bounded<F: Future>(f: F) -> F::Output {
-    timeout(Duration::from_secs(30), f)
-        .await
-        .expect("the test took longer than 30 s")
-}
-
-/// A connected (client, server) pair on 127.0.0.1.
-async fn pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap())
-        .await
-        .unwrap();
-    let (server, peer) = listener.accept().await.unwrap();
-    assert_eq!(peer, client.local_addr().unwrap());
-    (client, server)
-}
+mod common;
+use common::{bounded, tcp_pair};
 
 #[corio::test]
 async fn read_write_read_exact_write_all_round_trip() {
     bounded(async {
-        let (mut client, mut server) = pair().await;
+        let (mut client, mut server) = tcp_pair().await;
         client.write_all(b"hello world").await.unwrap();
         let mut buf = [0u8; 11];
         server.read_exact(&mut buf).await.unwrap();
@@ -51,7 +35,7 @@ async fn read_write_read_exact_write_all_round_trip() {
 #[corio::test]
 async fn write_vectored_peek_and_shutdown() {
     bounded(async {
-        let (mut client, mut server) = pair().await;
+        let (mut client, mut server) = tcp_pair().await;
         let n = client
             .write_vectored(&[IoSlice::new(b"ab"), IoSlice::new(b"cd")])
             .await
@@ -86,7 +70,7 @@ async fn write_vectored_peek_and_shutdown() {
 #[corio::test]
 async fn socket_options_on_streams() {
     bounded(async {
-        let (client, _server) = pair().await;
+        let (client, _server) = tcp_pair().await;
         client.set_nodelay(true).unwrap();
         assert!(client.nodelay().unwrap());
         client.set_keepalive(true).unwrap();
@@ -135,7 +119,7 @@ async fn tcp_socket_reuseport_backlog_and_buffer_sizes() {
 #[corio::test]
 async fn borrowed_split_reads_and_writes() {
     bounded(async {
-        let (mut client, mut server) = pair().await;
+        let (mut client, mut server) = tcp_pair().await;
         let (mut rd, mut wr) = server.split();
         client.write_all(b"ping").await.unwrap();
         let mut buf = [0u8; 4];
@@ -154,7 +138,7 @@ async fn borrowed_split_reads_and_writes() {
 #[corio::test]
 async fn owned_halves_move_to_tasks_and_reunite() {
     bounded(async {
-        let (client, mut server) = pair().await;
+        let (client, mut server) = tcp_pair().await;
         let (mut rd, mut wr) = client.into_split();
         let writer = corio::spawn(async move {
             for i in 0..100u8 {
@@ -185,7 +169,7 @@ async fn owned_halves_move_to_tasks_and_reunite() {
 #[corio::test]
 async fn dropping_the_owned_write_half_sends_eof() {
     bounded(async {
-        let (client, mut server) = pair().await;
+        let (client, mut server) = tcp_pair().await;
         let (_rd, wr) = client.into_split();
         drop(wr);
         assert_eq!(server.read(&mut [0u8; 8]).await.unwrap(), 0);
@@ -196,8 +180,8 @@ async fn dropping_the_owned_write_half_sends_eof() {
 #[corio::test]
 async fn reunite_rejects_halves_of_different_streams() {
     bounded(async {
-        let (a, _a2) = pair().await;
-        let (b, _b2) = pair().await;
+        let (a, _a2) = tcp_pair().await;
+        let (b, _b2) = tcp_pair().await;
         let (ra, _wa) = a.into_split();
         let (_rb, wb) = b.into_split();
         let err = ra.reunite(wb).unwrap_err();
@@ -209,7 +193,7 @@ async fn reunite_rejects_halves_of_different_streams() {
 #[corio::test]
 async fn try_read_and_try_write_say_would_block_when_not_ready() {
     bounded(async {
-        let (client, server) = pair().await;
+        let (client, server) = tcp_pair().await;
         let mut buf = [0u8; 64];
         let err = server.try_read(&mut buf).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::WouldBlock);
@@ -251,7 +235,7 @@ async fn try_read_and_try_write_say_would_block_when_not_ready() {
 #[corio::test]
 async fn a_short_read_clears_readiness_and_a_full_one_keeps_it() {
     bounded(async {
-        let (mut client, server) = pair().await;
+        let (mut client, server) = tcp_pair().await;
         client.write_all(b"12345678").await.unwrap();
         server.readable().await.unwrap();
         let mut four = [0u8; 4];
@@ -338,7 +322,7 @@ async fn buffer_free_echo_serves_many_clients() {
 #[corio::test]
 async fn large_transfers_both_ways_at_once() {
     bounded(async {
-        let (client, server) = pair().await;
+        let (client, server) = tcp_pair().await;
         const LEN: usize = 8 * 1024 * 1024;
         let (mut crd, mut cwr) = client.into_split();
         let (mut srd, mut swr) = server.into_split();

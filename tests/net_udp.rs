@@ -1,18 +1,14 @@
 //! UdpSocket on loopback: send_to/recv_from, connected send/recv, the readiness API,
 //! peeking, truncation, name resolution and IPv6.
 
-use std::future::Future;
 use std::io::ErrorKind;
 use std::time::Duration;
 
 use corio::net::UdpSocket;
 use corio::time::timeout;
 
-async fn bounded<F: Future>(f: F) -> F::Output {
-    timeout(Duration::from_secs(30), f)
-        .await
-        .expect("the test took longer than 30 s")
-}
+mod common;
+use common::bounded;
 
 #[corio::test]
 async fn send_to_and_recv_from_round_trip() {

@@ -1,7 +1,6 @@
 //! Unix-domain sockets in a temporary directory: listener/stream, pairs and split halves,
 //! the readiness API, datagrams, and the error cases.
 
-use std::future::Future;
 use std::io::ErrorKind;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -9,11 +8,8 @@ use std::time::Duration;
 use corio::net::{UnixDatagram, UnixListener, UnixStream};
 use corio::time::timeout;
 
-async fn bounded<F: Future>(f: F) -> F::Output {
-    timeout(Duration::from_secs(30), f)
-        .await
-        .expect("the test took longer than 30 s")
-}
+mod common;
+use common::bounded;
 
 /// A fresh directory under the system temp dir, removed on drop.
 struct TempDir(PathBuf);

@@ -3,7 +3,6 @@
 
 #![cfg(unix)]
 
-use std::future::Future;
 use std::io::ErrorKind;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -11,11 +10,8 @@ use std::time::{Duration, Instant};
 use corio::process::Command;
 use corio::time::{sleep, timeout};
 
-async fn bounded<F: Future>(f: F) -> F::Output {
-    timeout(Duration::from_secs(30), f)
-        .await
-        .expect("the test took longer than 30 s")
-}
+mod common;
+use common::bounded;
 
 /// The state letter of /proc/PID/stat, or None when the process is gone (reaped).
 fn proc_state(pid: u32) -> Option<char> {

@@ -1,27 +1,15 @@
 //! BoundedSemaphore: Python-style acquire/release; releasing past the initial count errs.
 
 use std::cell::Cell;
-use std::future::{poll_fn, Future};
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::Poll;
 use std::time::Duration;
 
 use corio::sync::BoundedSemaphore;
 use corio::task::yield_now;
 use corio::time::{sleep, timeout};
 
-/// Poll `fut` once with this task's waker.
-async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
-    poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await
-}
-
-/// Await `fut`, failing instead of hanging if a lost wakeup strands it.
-async fn within<F: Future>(fut: F) -> F::Output {
-    timeout(Duration::from_secs(2), fut)
-        .await
-        .expect("stranded: a grant or wakeup was lost")
-}
+mod common;
+use common::{poll_once, within};
 
 #[test]
 fn releasing_past_the_initial_count_is_an_error_and_changes_nothing() {

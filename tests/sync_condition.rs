@@ -2,39 +2,15 @@
 //! arrival order, and notifications given to dropped waiters pass on.
 
 use std::cell::{Cell, RefCell};
-use std::future::{poll_fn, Future};
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::Poll;
 use std::time::Duration;
 
 use corio::sync::{Condition, Lock};
-use corio::task::{yield_now, JoinHandle};
+use corio::task::JoinHandle;
 use corio::time::timeout;
 
-/// Poll `fut` once with this task's waker.
-async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
-    poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await
-}
-
-/// Await `fut`, failing instead of hanging if a lost wakeup strands it.
-async fn within<F: Future>(fut: F) -> F::Output {
-    timeout(Duration::from_secs(2), fut)
-        .await
-        .expect("stranded: a grant or wakeup was lost")
-}
-
-async fn settle() {
-    for _ in 0..8 {
-        yield_now().await;
-    }
-}
-
-async fn until(cond: impl Fn() -> bool) {
-    while !cond() {
-        yield_now().await;
-    }
-}
+mod common;
+use common::{poll_once, settle, until, within};
 
 type Shared = Rc<(Lock<()>, Condition, RefCell<Vec<usize>>)>;
 

@@ -1,33 +1,15 @@
 //! RLock: re-entrant for the holding task (depth counted), other tasks wait in order.
 
 use std::cell::{Cell, RefCell};
-use std::future::{poll_fn, Future};
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::Poll;
 use std::time::Duration;
 
 use corio::sync::{Event, RLock};
 use corio::task::yield_now;
 use corio::time::timeout;
 
-/// Poll `fut` once with this task's waker.
-async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
-    poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await
-}
-
-/// Await `fut`, failing instead of hanging if a lost wakeup strands it.
-async fn within<F: Future>(fut: F) -> F::Output {
-    timeout(Duration::from_secs(2), fut)
-        .await
-        .expect("stranded: a grant or wakeup was lost")
-}
-
-async fn settle() {
-    for _ in 0..8 {
-        yield_now().await;
-    }
-}
+mod common;
+use common::{poll_once, settle, within};
 
 #[corio::test]
 async fn the_holder_relocks_without_deadlock_and_only_the_outermost_guard_frees_it() {

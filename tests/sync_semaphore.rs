@@ -2,8 +2,6 @@
 //! permits, close, and cancel-safe waiters.
 
 use std::cell::{Cell, RefCell};
-use std::future::{poll_fn, Future};
-use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
@@ -12,29 +10,8 @@ use corio::sync::{Semaphore, TryAcquireError};
 use corio::task::yield_now;
 use corio::time::{sleep, timeout};
 
-/// Poll `fut` once with this task's waker.
-async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
-    poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await
-}
-
-/// Await `fut`, failing instead of hanging if a lost wakeup strands it.
-async fn within<F: Future>(fut: F) -> F::Output {
-    timeout(Duration::from_secs(2), fut)
-        .await
-        .expect("stranded: a grant or wakeup was lost")
-}
-
-async fn settle() {
-    for _ in 0..8 {
-        yield_now().await;
-    }
-}
-
-async fn until(cond: impl Fn() -> bool) {
-    while !cond() {
-        yield_now().await;
-    }
-}
+mod common;
+use common::{poll_once, settle, until, within};
 
 #[corio::test(seed = 4)]
 async fn at_most_n_permits_are_out_and_the_limit_is_reached() {
