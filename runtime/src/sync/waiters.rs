@@ -23,6 +23,9 @@ use std::task::Waker;
 
 use slab::Slab;
 
+/// Slots an emptied waiter list keeps; above this it frees its slab.
+const SHRINK_ABOVE: usize = 1024;
+
 pub(crate) struct WaiterList<T> {
     nodes: Slab<Node<T>>,
     head: Option<usize>,
@@ -148,7 +151,14 @@ impl<T> WaiterList<T> {
     /// Called only by the future that owns the slot.
     pub(crate) fn remove(&mut self, key: usize) -> T {
         self.unlink(key);
-        self.nodes.remove(key).data
+        let data = self.nodes.remove(key).data;
+        // A burst of waiters (say 100k tasks on one lock) must not pin its peak memory for
+        // the primitive's whole life. Only large slabs are given back, so a primitive that
+        // goes between empty and a few waiters keeps reusing its slots without allocating.
+        if self.nodes.is_empty() && self.nodes.capacity() > SHRINK_ABOVE {
+            self.nodes = Slab::new();
+        }
+        data
     }
 }
 
@@ -201,6 +211,26 @@ mod tests {
         list.unlink(k5);
         assert_eq!(order(&list), [3]);
         assert_eq!(list.len(), 1);
+    }
+
+    #[test]
+    fn an_emptied_list_gives_back_a_large_slab_and_keeps_a_small_one() {
+        let waker = Waker::from(Arc::new(Noop));
+        let mut list = WaiterList::new();
+        let keys: Vec<usize> = (0..5000).map(|i| list.push_back(i, &waker)).collect();
+        assert!(list.nodes.capacity() >= 5000);
+        for (n, key) in keys.into_iter().enumerate() {
+            assert_eq!(list.remove(key), n as u32);
+        }
+        assert!(list.is_empty());
+        assert_eq!(list.nodes.capacity(), 0, "a 5000-slot slab was kept");
+        // Small lists keep their slots for reuse.
+        let keys: Vec<usize> = (0..10).map(|i| list.push_back(i, &waker)).collect();
+        let small = list.nodes.capacity();
+        keys.into_iter().for_each(|k| {
+            list.remove(k);
+        });
+        assert_eq!(list.nodes.capacity(), small);
     }
 
     #[test]

@@ -8,6 +8,18 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt;
 
+/// Item slots an emptied queue keeps; above this it frees its buffer, so a burst (100k
+/// items put, then drained) does not pin its peak memory for the queue's whole life, while
+/// a queue that goes between empty and a few thousand items keeps reusing its buffer.
+const SHRINK_ABOVE: usize = 4096;
+
+/// Give back `buffer`'s memory if it is empty and large (see [`SHRINK_ABOVE`]).
+fn shrink_if_drained<B: Default>(buffer: &mut B, is_empty: bool, capacity: usize) {
+    if is_empty && capacity > SHRINK_ABOVE {
+        *buffer = B::default();
+    }
+}
+
 pub(crate) mod sealed {
     /// The operations a queue needs from its storage.
     pub trait Discipline<T> {
@@ -82,7 +94,10 @@ impl<T> sealed::Discipline<T> for Fifo<T> {
         self.0.push_back(item);
     }
     fn pop(&mut self) -> Option<T> {
-        self.0.pop_front()
+        let item = self.0.pop_front();
+        let (drained, capacity) = (self.0.is_empty(), self.0.capacity());
+        shrink_if_drained(&mut self.0, drained, capacity);
+        item
     }
     fn restore(&mut self, item: T) {
         self.0.push_front(item);
@@ -102,7 +117,10 @@ impl<T> sealed::Discipline<T> for Lifo<T> {
         self.0.push_back(item);
     }
     fn pop(&mut self) -> Option<T> {
-        self.0.pop_back()
+        let item = self.0.pop_back();
+        let (drained, capacity) = (self.0.is_empty(), self.0.capacity());
+        shrink_if_drained(&mut self.0, drained, capacity);
+        item
     }
     fn restore(&mut self, item: T) {
         // The bottom of the stack: it is older than everything stored now.
@@ -123,7 +141,10 @@ impl<T: Ord> sealed::Discipline<T> for MinHeap<T> {
         self.0.push(Reverse(item));
     }
     fn pop(&mut self) -> Option<T> {
-        self.0.pop().map(|Reverse(item)| item)
+        let item = self.0.pop().map(|Reverse(item)| item);
+        let (drained, capacity) = (self.0.is_empty(), self.0.capacity());
+        shrink_if_drained(&mut self.0, drained, capacity);
+        item
     }
     fn restore(&mut self, item: T) {
         // Order comes from the items themselves.
@@ -189,5 +210,25 @@ mod tests {
         let mut heap = filled::<MinHeap<u32>>();
         heap.restore(0);
         assert_eq!(drain(heap), [0, 1, 2, 3], "heap: by value");
+    }
+
+    #[test]
+    fn a_drained_burst_gives_its_memory_back_and_a_small_queue_keeps_its_buffer() {
+        fn burst<S: Discipline<u32>>(s: &mut S, n: u32) {
+            (0..n).for_each(|i| s.push(i));
+            while s.pop().is_some() {}
+        }
+        let (mut fifo, mut lifo, mut heap) = (Fifo::empty(), Lifo::empty(), MinHeap::empty());
+        burst(&mut fifo, 10_000);
+        burst(&mut lifo, 10_000);
+        burst(&mut heap, 10_000);
+        assert_eq!(fifo.0.capacity(), 0);
+        assert_eq!(lifo.0.capacity(), 0);
+        assert_eq!(heap.0.capacity(), 0);
+        burst(&mut fifo, 100);
+        let kept = fifo.0.capacity();
+        assert!(kept >= 100);
+        burst(&mut fifo, 100);
+        assert_eq!(fifo.0.capacity(), kept, "a small queue reuses its buffer");
     }
 }
