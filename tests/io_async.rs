@@ -149,3 +149,65 @@ fn async_new_outside_a_runtime_panics_clearly() {
     let (a, _b) = pair();
     let _ = Async::new(a);
 }
+
+#[test]
+fn every_task_waiting_in_one_direction_is_woken() {
+    corio::run(async {
+        let (a, b) = pair();
+        let a = Rc::new(Async::new(a).unwrap());
+        let b = Async::new(b).unwrap();
+        // A fresh source starts "ready"; nothing has been read, so forget that.
+        a.clear_readable();
+        // A hundred tasks wait to read the same fd (as workers sharing one socket do).
+        let waiters: Vec<_> = (0..100)
+            .map(|_| {
+                let a = a.clone();
+                corio::spawn(async move { a.readable().await.unwrap() })
+            })
+            .collect();
+        corio::time::sleep(Duration::from_millis(10)).await;
+        assert!(waiters.iter().all(|w| !w.is_finished()), "nothing to read yet");
+        b.write_with(|mut s| s.write(b"x")).await.unwrap();
+        for w in waiters {
+            timeout(Duration::from_secs(5), w)
+                .await
+                .expect("a waiter was stranded: only the last one parked was woken")
+                .unwrap();
+        }
+    });
+}
+
+#[test]
+fn tasks_sharing_a_udp_socket_each_get_a_datagram() {
+    use corio::net::UdpSocket;
+    corio::run(async {
+        let server = Rc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap());
+        let addr = server.local_addr().unwrap();
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let server = server.clone();
+                corio::spawn(async move {
+                    let mut buf = [0u8; 16];
+                    let (n, _) = server.recv_from(&mut buf).await.unwrap();
+                    buf[..n].to_vec()
+                })
+            })
+            .collect();
+        corio::time::sleep(Duration::from_millis(10)).await;
+        let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        for i in 0..4u8 {
+            client.send_to(&[i], addr).await.unwrap();
+        }
+        let mut got = Vec::new();
+        for w in workers {
+            got.extend(
+                timeout(Duration::from_secs(5), w)
+                    .await
+                    .expect("a worker was stranded waiting on the shared socket")
+                    .unwrap(),
+            );
+        }
+        got.sort();
+        assert_eq!(got, [0, 1, 2, 3]);
+    });
+}

@@ -20,7 +20,8 @@ use crate::reactor::{Direction, IoKey, Reactor};
 /// `T` must already be in non-blocking mode. Readiness starts as "ready": the first
 /// operation is attempted right away and a `WouldBlock` result clears the readiness bit until
 /// the OS reports an edge. Operations made through `read_with`/`write_with` do that for you.
-/// One task may wait per direction at a time (a reader and a writer can wait together).
+/// Any number of tasks may wait in each direction (workers sharing one socket); the next
+/// edge wakes all of them, and those that then find nothing to do wait again.
 ///
 /// Dropping an `Async` deregisters the fd before the inner value closes it, and wakes any
 /// task waiting on it; that task's wait returns an error.

@@ -53,9 +53,18 @@ pub(crate) struct IoKey {
 struct ScheduledIo {
     generation: u64,
     readiness: u8,
+    /// The first task waiting to read (almost always the only one).
     reader: Option<Waker>,
+    /// The first task waiting to write.
     writer: Option<Waker>,
+    /// Further waiters, when several tasks wait on one source in the same direction (workers
+    /// sharing one UDP socket, say). Empty, so unallocated, on the common path. Every waiter
+    /// is woken by the next edge; those that find nothing to do park again. It holds one
+    /// entry per distinct waker that parked since the last edge (tasks keep one waker, so
+    /// that is one per waiting task; a dropped waiter's entry goes at the next edge).
+    more: Vec<(Direction, Waker)>,
 }
+
 
 pub(crate) struct Reactor {
     poll: RefCell<mio::Poll>,
@@ -99,6 +108,7 @@ impl Reactor {
             readiness: READABLE | WRITABLE,
             reader: None,
             writer: None,
+            more: Vec::new(),
         });
         Ok(IoKey { key, generation })
     }
@@ -115,11 +125,16 @@ impl Reactor {
             }
         };
         if let Some(io) = removed {
-            io.reader.into_iter().chain(io.writer).for_each(Waker::wake);
+            let more = io.more.into_iter().map(|(_, w)| w);
+            io.reader
+                .into_iter()
+                .chain(io.writer)
+                .chain(more)
+                .for_each(Waker::wake);
         }
     }
 
-    /// Ready in `dir`? Otherwise park `cx`'s waker (one waiter per direction).
+    /// Ready in `dir`? Otherwise park `cx`'s waker beside any other task waiting that way.
     pub(crate) fn poll_ready(
         &self,
         key: IoKey,
@@ -139,8 +154,16 @@ impl Reactor {
             Direction::Write => &mut io.writer,
         };
         match slot {
+            None => *slot = Some(cx.waker().clone()),
             Some(w) if w.will_wake(cx.waker()) => {}
-            _ => *slot = Some(cx.waker().clone()),
+            // Another task (or this one under a new waker) already waits this way: keep
+            // both rather than strand the first.
+            Some(_) => {
+                let waker = cx.waker();
+                if !io.more.iter().any(|(d, w)| *d == dir && w.will_wake(waker)) {
+                    io.more.push((dir, waker.clone()));
+                }
+            }
         }
         Poll::Pending
     }
@@ -196,11 +219,20 @@ impl Reactor {
                     bits |= ERROR;
                 }
                 io.readiness |= bits;
-                if bits & Direction::Read.ready_mask() != 0 {
+                let read = bits & Direction::Read.ready_mask() != 0;
+                let write = bits & Direction::Write.ready_mask() != 0;
+                if read {
                     to_wake.extend(io.reader.take());
                 }
-                if bits & Direction::Write.ready_mask() != 0 {
+                if write {
                     to_wake.extend(io.writer.take());
+                }
+                if !io.more.is_empty() {
+                    let woken = |d: &mut (Direction, Waker)| match d.0 {
+                        Direction::Read => read,
+                        Direction::Write => write,
+                    };
+                    to_wake.extend(io.more.extract_if(.., woken).map(|(_, w)| w));
                 }
             }
         }
@@ -216,7 +248,10 @@ impl Reactor {
             .sources
             .borrow_mut()
             .iter_mut()
-            .flat_map(|(_, io)| io.reader.take().into_iter().chain(io.writer.take()))
+            .flat_map(|(_, io)| {
+                let more: Vec<Waker> = io.more.drain(..).map(|(_, w)| w).collect();
+                io.reader.take().into_iter().chain(io.writer.take()).chain(more)
+            })
             .collect();
         drop(wakers);
     }
