@@ -166,7 +166,10 @@ fn every_task_waiting_in_one_direction_is_woken() {
             })
             .collect();
         corio::time::sleep(Duration::from_millis(10)).await;
-        assert!(waiters.iter().all(|w| !w.is_finished()), "nothing to read yet");
+        assert!(
+            waiters.iter().all(|w| !w.is_finished()),
+            "nothing to read yet"
+        );
         b.write_with(|mut s| s.write(b"x")).await.unwrap();
         for w in waiters {
             timeout(Duration::from_secs(5), w)

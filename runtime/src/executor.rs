@@ -347,7 +347,11 @@ pub(crate) struct Core {
 
 impl Core {
     /// Transition (1): allocate a task and queue it.
-    pub(crate) fn spawn<F>(&self, future: F, name: Option<Box<str>>) -> JoinHandle<F::Output>
+    pub(crate) fn spawn<F>(
+        &self,
+        future: F,
+        name: Option<Box<crate::task::raw::TaskName>>,
+    ) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
@@ -364,7 +368,9 @@ impl Core {
             unsafe { task.drop_ref() };
         } else {
             let key = self.tasks.borrow_mut().insert(task);
-            task.header().key.set(key);
+            task.header()
+                .key
+                .set(u32::try_from(key).expect("corio: more than 4G live tasks"));
             self.live.set(self.live.get() + 1);
             self.run_queue.borrow_mut().push_back(Some(task));
         }
@@ -446,7 +452,9 @@ impl Core {
 
     /// Transition (5): the runtime lets go of a finished task.
     fn release(&self, task: TaskPtr) {
-        self.tasks.borrow_mut().remove(task.header().key.get());
+        self.tasks
+            .borrow_mut()
+            .remove(task.header().key.get() as usize);
         // SAFETY: the slab entry just removed owned the runtime's reference.
         unsafe { task.drop_ref() };
     }

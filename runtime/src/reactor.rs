@@ -65,7 +65,6 @@ struct ScheduledIo {
     more: Vec<(Direction, Waker)>,
 }
 
-
 pub(crate) struct Reactor {
     poll: RefCell<mio::Poll>,
     registry: Registry,
@@ -250,7 +249,11 @@ impl Reactor {
             .iter_mut()
             .flat_map(|(_, io)| {
                 let more: Vec<Waker> = io.more.drain(..).map(|(_, w)| w).collect();
-                io.reader.take().into_iter().chain(io.writer.take()).chain(more)
+                io.reader
+                    .take()
+                    .into_iter()
+                    .chain(io.writer.take())
+                    .chain(more)
             })
             .collect();
         drop(wakers);

@@ -65,7 +65,7 @@ where
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct Builder {
-    name: Option<Box<str>>,
+    name: Option<Box<raw::TaskName>>,
 }
 
 impl Builder {
@@ -76,7 +76,7 @@ impl Builder {
 
     /// Name the task (shown by `task::current().name()` and in `Debug` output).
     pub fn name(mut self, name: impl Into<String>) -> Builder {
-        self.name = Some(name.into().into_boxed_str());
+        self.name = Some(Box::new(raw::TaskName(name.into().into_boxed_str())));
         self
     }
 
@@ -171,7 +171,7 @@ impl TaskRef {
     /// `block_on` future, `None` for unnamed tasks.
     pub fn name(&self) -> Option<&str> {
         match &self.task {
-            Some(t) => t.header().name.as_deref(),
+            Some(t) => t.header().name.as_ref().map(|n| &*n.0),
             None => Some("main"),
         }
     }

@@ -87,8 +87,10 @@ pub(crate) struct Header {
     pub(crate) refs: AtomicUsize,
     /// Flags above; runtime thread only.
     pub(crate) state: Cell<u8>,
-    /// Slot in the runtime's task slab; runtime thread only.
-    pub(crate) key: Cell<usize>,
+    /// Slot in the runtime's task slab; runtime thread only. 32 bits (packed beside
+    /// `state`) keep the header at 64 bytes, one cache line; 4G live tasks would need
+    /// far more memory than any machine has for their cells.
+    pub(crate) key: Cell<u32>,
     /// The task's id, unique within its runtime. Immutable.
     pub(crate) id: u64,
     /// The runtime's cross-thread half. Immutable; read by foreign wakers.
@@ -96,9 +98,19 @@ pub(crate) struct Header {
     vtable: &'static Vtable,
     /// Waker of the task awaiting the JoinHandle; runtime thread only.
     pub(crate) join_waker: UnsafeCell<Option<Waker>>,
-    /// Optional name from `task::Builder`. Immutable.
-    pub(crate) name: Option<Box<str>>,
+    /// Optional name from `task::Builder`. Immutable. A thin pointer (8 bytes, not a
+    /// 16-byte `Box<str>`): most tasks have no name and should not pay for the slot.
+    pub(crate) name: Option<Box<TaskName>>,
 }
+
+/// A task's name, boxed once more where it is stored so the header holds a thin pointer.
+#[derive(Debug, Clone)]
+pub(crate) struct TaskName(pub(crate) Box<str>);
+
+// The header is one cache line on 64-bit targets; a field added here should be weighed
+// against that (spawn cost and idle memory per task are benchmarked against tokio).
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<Header>() == 64);
 
 enum Stage<F: Future> {
     Running(F),
@@ -121,7 +133,7 @@ impl TaskPtr {
     pub(crate) fn allocate<F>(
         future: F,
         id: u64,
-        name: Option<Box<str>>,
+        name: Option<Box<TaskName>>,
         remote: Arc<Remote>,
         refs: usize,
     ) -> TaskPtr
@@ -133,7 +145,7 @@ impl TaskPtr {
             header: Header {
                 refs: AtomicUsize::new(refs),
                 state: Cell::new(SCHEDULED | JOIN_INTEREST),
-                key: Cell::new(usize::MAX),
+                key: Cell::new(u32::MAX),
                 id,
                 remote,
                 vtable: vtable::<F>(),
