@@ -1,8 +1,7 @@
 //! Bugs the fuzz targets under `fuzz/` found, each pinned as a plain test. A test stays
 //! `#[ignore = "bug: ..."]` until its bug is fixed; the fix removes the `ignore`. The fuzzer's
 //! own reproducer is kept in `fuzz/regressions/<target>/` (replay it with
-//! `CORIO_FUZZ_STRICT=1 cargo +nightly fuzz run <target> regressions/<target>/<file>` from
-//! `fuzz/`: the variable turns off the target's tolerance of a still-open bug; see
+//! `cargo +nightly fuzz run <target> regressions/<target>/<file>` from `fuzz/`; see
 //! `fuzz/README.md`).
 //!
 //! Run any still-pinned bugs with `cargo test --test fuzz_regressions -- --ignored`.
@@ -120,13 +119,14 @@ fn an_integer_line_over_max_inline_gets_the_same_answer_whole_or_split() {
 
 /// Found by `timer_wheel` (fuzz/regressions/timer_wheel/far-timers-same-deadline-fire-out-of-insertion-order).
 /// The wheel documents "within one tick, timers fire in the order they were inserted", but a
-/// timer inserted at least 63 top slots (63 * 2^30 ticks) ahead is parked in the top-level
-/// slot just behind the current one, which depends on when it was inserted
-/// (`Wheel::slot_for`). Timer A, due at 2^42, inserted at tick 0 is parked in slot 63 (due
-/// 63 * 2^30); timer B, due at the same tick, inserted at 63 * 2^30 - 1 is parked in slot 61
-/// (due 2^36 + 61 * 2^30), so A is re-filed behind B and B fires first.
+/// timer inserted at least 63 top slots (63 * 2^30 ticks) ahead was parked in the top-level
+/// slot just behind the current one, which depended on when it was inserted
+/// (`Wheel::slot_for`). Timer A, due at 2^42, inserted at tick 0 was parked in slot 63 (due
+/// 63 * 2^30); timer B, due at the same tick, inserted at 63 * 2^30 - 1 was parked in slot 61
+/// (due 2^36 + 61 * 2^30), so A was re-filed behind B and B fired first. Now such timers wait
+/// in an overflow map ordered by (deadline, insertion) and enter the slots at a tick that
+/// depends on the deadline alone.
 #[test]
-#[ignore = "bug: two far timers due at the same tick fire in reverse insertion order (runtime/src/time/wheel.rs, slot_for parks by insertion time)"]
 fn far_timers_due_at_the_same_tick_fire_in_insertion_order() {
     use std::sync::{Arc, Mutex};
     use std::task::Wake;
