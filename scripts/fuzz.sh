@@ -8,7 +8,6 @@
 #   bash scripts/fuzz.sh               # every target, 60 s each
 #   bash scripts/fuzz.sh 300           # every target, 5 min each
 #   bash scripts/fuzz.sh 120 queue_ops timer_wheel
-#   CORIO_FUZZ_STRICT=1 bash scripts/fuzz.sh 60   # also assert the open known bug
 #
 # Needs the nightly toolchain (cargo fuzz builds with sanitizers); installs cargo-fuzz if
 # missing. Each target's corpus grows in fuzz/corpus/<target>/ (not committed); the committed
