@@ -199,6 +199,21 @@ impl<T> Future for WaitBlocking<T> {
     }
 }
 
+impl<T> Drop for WaitBlocking<T> {
+    fn drop(&mut self) {
+        // The job may run on long after this future is gone (aborted, or the runtime
+        // dropped): it must not keep the task's waker, and with it the task, alive.
+        let stale = {
+            let mut guard = self.slot.outcome.lock().unwrap_or_else(|e| e.into_inner());
+            match &mut *guard {
+                Outcome::Waiting(waker) => waker.take(),
+                _ => None,
+            }
+        };
+        drop(stale);
+    }
+}
+
 /// Run `f` on the blocking thread pool and await its result.
 ///
 /// For CPU-bound work or blocking calls (file I/O, DNS, a C library) that would otherwise
@@ -236,4 +251,37 @@ where
         }));
         core.spawn(WaitBlocking { slot }, None)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::Wake;
+
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    #[test]
+    fn a_dropped_wait_lets_go_of_its_waker_while_the_job_still_runs() {
+        let slot = Arc::new(Slot {
+            outcome: Mutex::new(Outcome::<u8>::Waiting(None)),
+        });
+        let noop = Arc::new(Noop);
+        let waker = Waker::from(noop.clone());
+        let mut wait = WaitBlocking { slot: slot.clone() };
+        let mut cx = Context::from_waker(&waker);
+        assert!(Pin::new(&mut wait).poll(&mut cx).is_pending());
+        drop(waker);
+        assert_eq!(Arc::strong_count(&noop), 2, "the slot holds the waker");
+        drop(wait);
+        assert_eq!(
+            Arc::strong_count(&noop),
+            1,
+            "the slot still holds the waker"
+        );
+        // The job finishing later finds nobody to wake and keeps its result to itself.
+        slot.complete(Outcome::Done(Ok(7)));
+    }
 }
