@@ -101,7 +101,7 @@ pub struct MicroArgs {
     #[arg(long, value_parser = parse_secs, default_value = "1")]
     pub secs: f64,
     /// Only these cases, comma-separated (default: all; `idle_task_memory` included).
-    #[arg(long = "case", value_delimiter = ',')]
+    #[arg(long = "case", value_delimiter = ',', value_parser = parse_case)]
     pub cases: Vec<String>,
     /// Interleaved repeats per case (corio, tokio, corio, tokio, ...); medians are reported.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
@@ -220,6 +220,15 @@ fn parse_size(s: &str) -> Result<usize, String> {
     }
 }
 
+fn parse_case(s: &str) -> Result<String, String> {
+    let known = crate::micro::case_names();
+    if known.contains(&s) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("unknown case; known cases: {}", known.join(", ")))
+    }
+}
+
 fn parse_target(s: &str) -> Result<SocketAddr, String> {
     let addr: SocketAddr = s
         .parse()
@@ -243,6 +252,20 @@ mod tests {
     }
 
     #[test]
+    fn micro_takes_known_cases() {
+        let cli = Cli::parse_from([
+            "corio-bench",
+            "micro",
+            "--case",
+            "yield_now,idle_task_memory",
+        ]);
+        let Some(Command::Micro(args)) = cli.command else {
+            panic!("not micro");
+        };
+        assert_eq!(args.cases, ["yield_now", "idle_task_memory"]);
+    }
+
+    #[test]
     fn no_subcommand_means_the_default_echo_sweep() {
         let cli = Cli::parse_from(["corio-bench"]);
         assert!(cli.command.is_none());
@@ -261,6 +284,8 @@ mod tests {
             &["corio-bench", "echo", "--size", "0"],
             &["corio-bench", "echo", "--target", "10.0.0.1:80"],
             &["corio-bench", "frobnicate"],
+            &["corio-bench", "micro", "--case", "spawn_join,bogus"],
+            &["corio-bench", "micro", "--repeats", "0"],
         ] {
             let err = Cli::try_parse_from(args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}");

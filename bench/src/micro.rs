@@ -39,17 +39,23 @@ pub struct MicroResult {
 
 const MEMORY_CASE: &str = "idle_task_memory";
 
+/// Every case name `--case` accepts.
+pub fn case_names() -> Vec<&'static str> {
+    CASES.iter().map(|c| c.name).chain([MEMORY_CASE]).collect()
+}
+
 /// Run the micro-benchmarks described by `args`.
 pub fn run(args: &MicroArgs) -> Result<(), String> {
     if let Some(runtime) = &args.mem_child {
         return mem_child(runtime);
     }
+    // `--case` is checked when the command line is parsed (exit code 2); this guards
+    // callers that build `MicroArgs` themselves.
     for name in &args.cases {
-        if name != MEMORY_CASE && !CASES.iter().any(|c| c.name == name) {
-            let known: Vec<&str> = CASES.iter().map(|c| c.name).chain([MEMORY_CASE]).collect();
+        if !case_names().contains(&name.as_str()) {
             return Err(format!(
                 "unknown case `{name}`; known cases: {}",
-                known.join(", ")
+                case_names().join(", ")
             ));
         }
     }
