@@ -27,7 +27,15 @@ use super::stream_ops as ops;
 /// ```
 /// fn takes_any_stream<S: corio_net::net::split::SplitStream>(_s: &S) {}
 /// ```
-pub trait SplitStream: sealed::Sealed + fmt::Debug {}
+pub trait SplitStream: sealed::Sealed + fmt::Debug {
+    /// The address type of the stream's ends: `std::net::SocketAddr` for TCP,
+    /// `std::os::unix::net::SocketAddr` for Unix sockets.
+    type Addr: fmt::Debug;
+    /// The stream's local address (what the halves' `local_addr` returns).
+    fn local_addr(&self) -> io::Result<Self::Addr>;
+    /// The stream's peer address (what the halves' `peer_addr` returns).
+    fn peer_addr(&self) -> io::Result<Self::Addr>;
+}
 
 pub(crate) mod sealed {
     use corio_runtime::io::Async;
@@ -353,6 +361,49 @@ impl<S: SplitStream> Drop for OwnedWriteHalf<S> {
         }
     }
 }
+
+/// `local_addr` / `peer_addr` on every kind of half: the addresses of the stream it is part of.
+macro_rules! endpoint_addresses {
+    ($($half:ident $(<$lt:lifetime>)?),*) => {$(
+        impl<S: SplitStream> $half<$($lt,)? S> {
+            /// The local address of the stream this half belongs to.
+            ///
+            /// ```
+            /// use corio_net::net::{TcpListener, TcpStream};
+            /// corio_runtime::run(async {
+            ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            ///     let mut a = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+            ///     let (b, _) = listener.accept().await.unwrap();
+            ///     let here = a.local_addr().unwrap();
+            ///     let (rd, wr) = a.split();
+            ///     assert_eq!((rd.local_addr().unwrap(), wr.local_addr().unwrap()), (here, here));
+            ///     let (rd, wr) = b.into_split();
+            ///     assert_eq!(rd.peer_addr().unwrap(), here);
+            ///     assert_eq!(wr.local_addr().unwrap(), listener.local_addr().unwrap());
+            /// });
+            /// ```
+            pub fn local_addr(&self) -> io::Result<S::Addr> {
+                self.as_ref().local_addr()
+            }
+
+            /// The peer address of the stream this half belongs to (see `local_addr` for an
+            /// example).
+            ///
+            /// ```
+            /// corio_runtime::run(async {
+            ///     let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+            ///     let (rd, _wr) = a.into_split();
+            ///     assert!(rd.peer_addr().unwrap().is_unnamed());
+            /// });
+            /// ```
+            pub fn peer_addr(&self) -> io::Result<S::Addr> {
+                self.as_ref().peer_addr()
+            }
+        }
+    )*};
+}
+
+endpoint_addresses!(ReadHalf<'_>, WriteHalf<'_>, OwnedReadHalf, OwnedWriteHalf);
 
 impl<S: SplitStream> AsRef<S> for ReadHalf<'_, S> {
     fn as_ref(&self) -> &S {

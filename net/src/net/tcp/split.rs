@@ -22,7 +22,15 @@ impl Sealed for TcpStream {
     }
 }
 
-impl SplitStream for TcpStream {}
+impl SplitStream for TcpStream {
+    type Addr = std::net::SocketAddr;
+    fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        TcpStream::local_addr(self)
+    }
+    fn peer_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        TcpStream::peer_addr(self)
+    }
+}
 
 impl TcpStream {
     /// Borrow the stream as a read half and a write half, to read and write from two places

@@ -22,7 +22,15 @@ impl Sealed for UnixStream {
     }
 }
 
-impl SplitStream for UnixStream {}
+impl SplitStream for UnixStream {
+    type Addr = std::os::unix::net::SocketAddr;
+    fn local_addr(&self) -> std::io::Result<std::os::unix::net::SocketAddr> {
+        UnixStream::local_addr(self)
+    }
+    fn peer_addr(&self) -> std::io::Result<std::os::unix::net::SocketAddr> {
+        UnixStream::peer_addr(self)
+    }
+}
 
 impl UnixStream {
     /// Borrow the stream as a read half and a write half. No allocation.
