@@ -47,9 +47,10 @@ t0=$(date +%s)
 cargo build --release --example echo --tests 2>&1 | tail -1
 
 if [ -z "$filter" ]; then
-    stage "seeds: schedule_exploration + cancel_at_every_poll, CORIO_SEEDS=$CORIO_SEEDS per scenario"
+    stage "seeds: schedule_exploration + cancel_at_every_poll(_net), CORIO_SEEDS=$CORIO_SEEDS per scenario"
     s=$(date +%s)
-    cargo test --release --test schedule_exploration --test cancel_at_every_poll 2>&1 \
+    cargo test --release --test schedule_exploration --test cancel_at_every_poll \
+        --test cancel_at_every_poll_net 2>&1 \
         | grep -E '^test |test result|panicked|replay with' | tee -a "$log" || failed=1
     echo "SOAK seeds: CORIO_SEEDS=$CORIO_SEEDS per scenario, $(( $(date +%s) - s )) s" | tee -a "$log"
 fi
