@@ -1,5 +1,5 @@
-//! The command line (clap derive): subcommands `echo` (the default), `http`, `micro`, and the
-//! hidden `serve` the tool runs itself as for each server child.
+//! The command line (clap derive): subcommands `echo` (the default), `http`, `micro`, `fair`,
+//! `canary`, and the hidden `serve` the tool runs itself as for each server child.
 //!
 //! Bad input never reaches the sweep: clap rejects unknown subcommands, unknown variants and
 //! malformed numbers, and the value parsers here reject zero connections, zero sizes and
@@ -9,6 +9,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use clap::builder::TypedValueParser as _;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The parsed command line.
@@ -42,6 +43,10 @@ pub enum Command {
     Http(LoadArgs),
     /// Micro-benchmarks of the runtime itself (spawn, wake, timers, channels).
     Micro(MicroArgs),
+    /// Fair under load: K canaries doing round trips beside N pipelining hogs, every variant.
+    Fair(FairArgs),
+    /// The fair load against a server already running at --addr (the examples).
+    Canary(CanaryArgs),
     /// Run one server variant (internal: the sweep starts its server children this way).
     #[command(hide = true)]
     Serve(ServeArgs),
@@ -115,6 +120,82 @@ pub struct MicroArgs {
     /// Internal: measure one runtime's idle-task memory in this child process.
     #[arg(long, hide = true, value_name = "RUNTIME")]
     pub mem_child: Option<String>,
+}
+
+/// Flags of the `fair` subcommand (implemented in `fair/`).
+#[derive(Debug, Clone, Args)]
+pub struct FairArgs {
+    /// Well-behaved connections per cell, each doing one round trip at a time.
+    #[arg(long, value_name = "K", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1000).map(|v| v as usize))]
+    pub canaries: usize,
+    /// Connections that pipeline without pause (write and read continuously); 0 for a baseline.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(0..=64).map(|v| v as usize))]
+    pub hogs: usize,
+    /// Pause between one canary's round trips, milliseconds (a modest rate, not a flood).
+    #[arg(long, value_name = "MS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub interval_ms: u64,
+    /// Protocols, comma-separated: echo (64-byte messages), http (keep-alive GET /).
+    #[arg(long, value_delimiter = ',', default_value = "echo,http")]
+    pub workloads: Vec<Workload>,
+    /// Server variants, comma-separated, run interleaved in this order.
+    #[arg(long, value_delimiter = ',', default_value = "corio,threads,tokio,mio")]
+    pub variants: Vec<Variant>,
+    /// Measured seconds per cell (decimals allowed).
+    #[arg(long, value_parser = parse_secs, default_value = "3")]
+    pub secs: f64,
+    /// Seconds the hogs run before the canaries are recorded (may be 0).
+    #[arg(long, value_parser = parse_warmup, default_value = "0.5")]
+    pub warmup: f64,
+    /// Repeat every cell N times (interleaved) and report medians.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), default_value = "1")]
+    pub repeats: u32,
+    /// Write fair.json into DIR (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No progress notes on stderr; only the table (and errors).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Do not pin the server (first usable CPU) and the clients (second) to CPUs.
+    #[arg(long)]
+    pub no_pin: bool,
+}
+
+/// Flags of the `canary` subcommand (implemented in `fair/canary.rs`).
+#[derive(Debug, Clone, Args)]
+pub struct CanaryArgs {
+    /// The running server (loopback only).
+    #[arg(long, value_name = "ADDR", value_parser = parse_target)]
+    pub addr: SocketAddr,
+    /// What it speaks.
+    #[arg(long)]
+    pub proto: crate::fair::proto::Proto,
+    /// Measured seconds (decimals allowed).
+    #[arg(long, value_parser = parse_secs, default_value = "5")]
+    pub secs: f64,
+    /// Seconds the hogs run before the canaries are recorded (may be 0).
+    #[arg(long, value_parser = parse_warmup, default_value = "0.5")]
+    pub warmup: f64,
+    /// Pipelining connections.
+    #[arg(long, value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(0..=64).map(|v| v as usize))]
+    pub hogs: usize,
+    /// Round-trip connections.
+    #[arg(long, value_name = "K", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=1000).map(|v| v as usize))]
+    pub canaries: usize,
+    /// Pause between one canary's round trips, milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub interval_ms: u64,
+    /// The worst canary round trip allowed for `target met` (the 50 ms).
+    #[arg(long, value_name = "MS", default_value_t = 50.0, value_parser = parse_target_ms)]
+    pub target_ms: f64,
+    /// Print one JSON object instead of the line.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags of the hidden `serve` subcommand: one server child.
@@ -209,6 +290,13 @@ fn parse_warmup(s: &str) -> Result<f64, String> {
         _ => Err(format!(
             "`{s}` is not a warm-up in seconds (0 <= secs <= 3600)"
         )),
+    }
+}
+
+fn parse_target_ms(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("`{s}` is not a time in milliseconds (> 0)")),
     }
 }
 

@@ -3,7 +3,8 @@
 //! `cargo run --release -p corio-bench` runs the default sweep (echo, 64-byte messages,
 //! 1/10/100/1000/5000 connections, four server variants, about a minute) and prints a
 //! Markdown table. `http` runs the keep-alive HTTP workload; `micro` the runtime's
-//! micro-benchmarks. `--out DIR` also writes `results.json`, `results.csv`, `results.svg`.
+//! micro-benchmarks; `fair` well-behaved connections' round trips beside pipelining hogs,
+//! every variant; `canary` the same load against a server already running (the examples). `--out DIR` also writes `results.json`, `results.csv`, `results.svg`.
 //!
 //! # How a sweep runs
 //!
@@ -39,6 +40,7 @@ mod child;
 mod cli;
 mod client;
 mod error;
+mod fair;
 mod http;
 mod micro;
 mod plot;
@@ -62,6 +64,8 @@ fn main() -> ExitCode {
         Some(Command::Echo(args)) => sweep_and_report(Workload::Echo, &args),
         Some(Command::Http(args)) => sweep_and_report(Workload::Http, &args),
         Some(Command::Micro(args)) => micro::run(&args).map_err(BenchError::Failed),
+        Some(Command::Fair(args)) => fair::run(&args),
+        Some(Command::Canary(args)) => fair::canary(&args),
         Some(Command::Serve(args)) => servers::serve(&args).map_err(BenchError::Failed),
     };
     match result {
