@@ -89,95 +89,263 @@ impl RespError {
 /// Find the first command in `buf`. On `Ok(Some(consumed))`, `args` holds the ranges of its
 /// arguments in `buf` (cleared first; possibly empty: an empty line or `*0` is a command
 /// with no arguments, which servers skip).
+///
+/// Stateless: every call parses from the start of `buf`. A server that calls it again as
+/// more bytes arrive re-parses the unfinished command each time (quadratic in a command
+/// dripped in small pieces); it uses a [`CommandParser`] instead, which gives the same
+/// answers and keeps its place.
 pub fn parse_command(
     buf: &[u8],
     args: &mut Vec<Range<usize>>,
     limits: &Limits,
 ) -> Result<Option<usize>, RespError> {
     args.clear();
-    match buf.first() {
-        None => Ok(None),
-        Some(b'*') => parse_multibulk(buf, args, limits),
-        Some(_) => parse_inline(buf, args, limits),
-    }
-}
-
-fn parse_multibulk(
-    buf: &[u8],
-    args: &mut Vec<Range<usize>>,
-    limits: &Limits,
-) -> Result<Option<usize>, RespError> {
-    let Some((count, mut pos)) = header_line(buf, 0, limits)? else {
-        return Ok(None);
+    // Lend the caller's vector to a fresh parser, so its allocation is reused.
+    let mut parser = CommandParser {
+        args: std::mem::take(args),
+        ..CommandParser::new()
     };
-    let count = parse_int(count).ok_or(RespError::InvalidMultibulkLength)?;
-    if count > limits.max_array as i64 {
-        return Err(RespError::InvalidMultibulkLength);
-    }
-    // `*0` and `*-1` are empty commands: consumed and ignored, as Redis does.
-    for _ in 0..count.max(0) {
-        match buf.get(pos) {
-            None => return Ok(None),
-            Some(b'$') => {}
-            Some(&other) => return Err(RespError::ExpectedBulk(other)),
-        }
-        let Some((len, start)) = header_line(buf, pos, limits)? else {
-            return Ok(None);
-        };
-        let len = parse_int(len).ok_or(RespError::InvalidBulkLength)?;
-        if len < 0 || len > limits.max_bulk as i64 {
-            return Err(RespError::InvalidBulkLength);
-        }
-        let end = start + len as usize;
-        match buf.get(end..end + 2) {
-            None => return Ok(None),
-            Some(b"\r\n") => {}
-            Some(_) => return Err(RespError::MissingCrlf),
-        }
-        args.push(start..end);
-        pos = end + 2;
-    }
-    Ok(Some(pos))
+    let answer = parser.parse(buf, limits);
+    *args = parser.args;
+    answer
 }
 
-/// An inline command: one line (LF, optionally after CR), split on spaces and tabs.
-/// Quoting (`"a b"`) is not supported: quotes are ordinary bytes here.
-fn parse_inline(
-    buf: &[u8],
-    args: &mut Vec<Range<usize>>,
-    limits: &Limits,
-) -> Result<Option<usize>, RespError> {
-    let Some(lf) = buf.iter().position(|&b| b == b'\n') else {
-        return if buf.len() > limits.max_inline {
-            Err(RespError::TooBigInline)
+/// An incremental command parser: it keeps its place in an unfinished command between
+/// calls, so a command that arrives in many pieces costs time linear in its size.
+///
+/// Call [`parse`](Self::parse) with the bytes of the current command received so far, from
+/// its first byte; call it again with the same bytes plus whatever arrived since (the
+/// caller may move them in memory, not change them). `Ok(None)` means "read more";
+/// `Ok(Some(consumed))` means the command is complete, its arguments are
+/// [`args`](Self::args) (ranges into that call's `buf`), and the next call starts a new
+/// command at the start of its `buf`. After `Err` the parser starts afresh too (a server
+/// closes the connection anyway). Answers are the same as [`parse_command`]'s on the same
+/// bytes, however they were split.
+///
+/// What it keeps: the argument ranges found so far (never reserved by a declared count, so
+/// `*1048576` allocates nothing), where the next element starts, the length of a bulk string
+/// whose header was read, and where the search for an unfinished line's CRLF resumes.
+#[derive(Debug, Default)]
+pub struct CommandParser {
+    /// Where the next element (or, inside a bulk string, its data) starts.
+    pos: usize,
+    /// Where the search for the end of the line starting at `pos` resumes.
+    scan: usize,
+    phase: Phase,
+    args: Vec<Range<usize>>,
+    /// Bytes looked at over the parser's life (tests check that parsing is linear).
+    examined: u64,
+}
+
+/// Where a [`CommandParser`] is in the current command.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Nothing of the current command parsed yet.
+    #[default]
+    Start,
+    /// An inline command whose LF has not arrived.
+    Inline,
+    /// A multibulk array with `left` elements to go; `bulk` is the length of the element
+    /// whose `$N` header was read (its data starts at `pos`).
+    Multibulk { left: usize, bulk: Option<usize> },
+}
+
+impl CommandParser {
+    /// A parser at the start of a command; holds no memory until arguments arrive.
+    pub const fn new() -> CommandParser {
+        CommandParser {
+            pos: 0,
+            scan: 0,
+            phase: Phase::Start,
+            args: Vec::new(),
+            examined: 0,
+        }
+    }
+
+    /// The arguments of the command the last `Ok(Some(_))` completed.
+    pub fn args(&self) -> &[Range<usize>] {
+        &self.args
+    }
+
+    /// Bytes examined over the parser's life: header and inline bytes scanned, two per
+    /// bulk string terminator; bulk contents are skipped, not examined.
+    #[allow(dead_code)] // Tests read it; the server does not.
+    pub fn examined(&self) -> u64 {
+        self.examined
+    }
+
+    /// Whether part of a command has been parsed (the next call continues it).
+    #[allow(dead_code)] // Tests read it; the server does not.
+    pub fn in_command(&self) -> bool {
+        self.phase != Phase::Start
+    }
+
+    /// Let go of a large argument list once its command has run, so one huge command does
+    /// not pin its peak for the connection's life.
+    pub fn shrink(&mut self) {
+        if self.phase == Phase::Start && self.args.capacity() > 1024 {
+            self.args = Vec::new();
+        }
+    }
+
+    /// Continue parsing the current command; see the type's docs.
+    pub fn parse(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<usize>, RespError> {
+        let answer = self.step(buf, limits);
+        if !matches!(answer, Ok(None)) {
+            // Complete or hopeless: the next call starts a new command.
+            self.phase = Phase::Start;
+            self.pos = 0;
+            self.scan = 0;
+        }
+        answer
+    }
+
+    fn step(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<usize>, RespError> {
+        if self.phase == Phase::Start {
+            self.args.clear();
+            match buf.first() {
+                None => return Ok(None),
+                Some(b'*') => {
+                    let Some(count) = self.line(buf, limits)? else {
+                        return Ok(None);
+                    };
+                    let count = parse_int(count).ok_or(RespError::InvalidMultibulkLength)?;
+                    if count > limits.max_array as i64 {
+                        return Err(RespError::InvalidMultibulkLength);
+                    }
+                    // `*0` and `*-1` are empty commands: consumed and ignored, as Redis does.
+                    let left = count.max(0) as usize;
+                    self.phase = Phase::Multibulk { left, bulk: None };
+                }
+                Some(_) => self.phase = Phase::Inline,
+            }
+        }
+        match self.phase {
+            Phase::Inline => self.inline(buf, limits),
+            _ => self.multibulk(buf, limits),
+        }
+    }
+
+    fn multibulk(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<usize>, RespError> {
+        while let Phase::Multibulk { left, bulk } = self.phase {
+            if left == 0 {
+                return Ok(Some(self.pos));
+            }
+            let len = match bulk {
+                Some(len) => len,
+                None => {
+                    match buf.get(self.pos) {
+                        None => return Ok(None),
+                        Some(b'$') => {}
+                        Some(&other) => return Err(RespError::ExpectedBulk(other)),
+                    }
+                    let Some(len) = self.line(buf, limits)? else {
+                        return Ok(None);
+                    };
+                    let len = parse_int(len).ok_or(RespError::InvalidBulkLength)?;
+                    if len < 0 || len > limits.max_bulk as i64 {
+                        return Err(RespError::InvalidBulkLength);
+                    }
+                    let len = len as usize;
+                    self.phase = Phase::Multibulk {
+                        left,
+                        bulk: Some(len),
+                    };
+                    len
+                }
+            };
+            let (start, end) = (self.pos, self.pos + len);
+            match buf.get(end..end + 2) {
+                None => return Ok(None),
+                Some(b"\r\n") => {}
+                Some(_) => return Err(RespError::MissingCrlf),
+            }
+            self.examined += 2;
+            self.args.push(start..end);
+            self.pos = end + 2;
+            self.scan = self.pos;
+            self.phase = Phase::Multibulk {
+                left: left - 1,
+                bulk: None,
+            };
+        }
+        Ok(None)
+    }
+
+    /// The header line whose type byte is at `pos` (`*N`, `$N`), without its type byte and
+    /// CRLF, moving `pos` past it; `None` while its CRLF has not arrived (the search resumes
+    /// where it stopped). Limits as [`header_line`]'s, so the answers agree with frames'.
+    fn line<'a>(&mut self, buf: &'a [u8], limits: &Limits) -> Result<Option<&'a [u8]>, RespError> {
+        let content = self.pos + 1;
+        let from = self.scan.max(content);
+        let rest = buf.get(from..).unwrap_or_default();
+        match rest.windows(2).position(|w| w == b"\r\n") {
+            Some(at) => {
+                self.examined += at as u64 + 2;
+                let end = from + at;
+                if end - content > limits.max_inline {
+                    return Err(RespError::TooBigInline);
+                }
+                self.pos = end + 2;
+                self.scan = self.pos;
+                Ok(Some(&buf[content..end]))
+            }
+            None => {
+                self.examined += rest.len() as u64;
+                // A trailing '\r' may be the start of the CRLF: look at it again next time.
+                let pending_cr = buf.last() == Some(&b'\r') && buf.len() > content;
+                self.scan = buf.len() - usize::from(pending_cr);
+                if self.scan.saturating_sub(content) > limits.max_inline {
+                    Err(RespError::TooBigInline)
+                } else {
+                    Ok(None)
+                }
+            }
+        }
+    }
+
+    /// An inline command: one line (LF, optionally after CR), split on spaces and tabs.
+    /// Quoting (`"a b"`) is not supported: quotes are ordinary bytes here.
+    fn inline(&mut self, buf: &[u8], limits: &Limits) -> Result<Option<usize>, RespError> {
+        let from = self.scan.min(buf.len());
+        let Some(at) = buf[from..].iter().position(|&b| b == b'\n') else {
+            self.examined += (buf.len() - from) as u64;
+            self.scan = buf.len();
+            return if buf.len() > limits.max_inline {
+                Err(RespError::TooBigInline)
+            } else {
+                Ok(None)
+            };
+        };
+        let lf = from + at;
+        self.examined += at as u64 + 1;
+        if lf > limits.max_inline {
+            return Err(RespError::TooBigInline);
+        }
+        let line_end = if lf > 0 && buf[lf - 1] == b'\r' {
+            lf - 1
         } else {
-            Ok(None)
+            lf
         };
-    };
-    if lf > limits.max_inline {
-        return Err(RespError::TooBigInline);
+        // The line is split once, when it is complete.
+        self.examined += line_end as u64;
+        let mut i = 0;
+        while i < line_end {
+            if buf[i] == b' ' || buf[i] == b'\t' {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < line_end && buf[i] != b' ' && buf[i] != b'\t' {
+                i += 1;
+            }
+            if self.args.len() == limits.max_array {
+                return Err(RespError::InvalidMultibulkLength);
+            }
+            self.args.push(start..i);
+        }
+        Ok(Some(lf + 1))
     }
-    let line_end = if lf > 0 && buf[lf - 1] == b'\r' {
-        lf - 1
-    } else {
-        lf
-    };
-    let mut i = 0;
-    while i < line_end {
-        if buf[i] == b' ' || buf[i] == b'\t' {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < line_end && buf[i] != b' ' && buf[i] != b'\t' {
-            i += 1;
-        }
-        if args.len() == limits.max_array {
-            return Err(RespError::InvalidMultibulkLength);
-        }
-        args.push(start..i);
-    }
-    Ok(Some(lf + 1))
 }
 
 /// The header line starting at `buf[at]` (its type byte skipped), and where the next
