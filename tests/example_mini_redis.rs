@@ -7,8 +7,10 @@
 #[allow(dead_code)]
 #[path = "../examples/mini_redis"]
 mod mini_redis {
+    pub mod client;
     pub mod cmd;
     pub mod db;
+    pub mod output;
     pub mod resp;
     pub mod server;
 }
@@ -18,8 +20,9 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use corio::net::{TcpListener, TcpStream};
+use corio::net::TcpListener;
 use corio::time::{sleep, timeout};
+use mini_redis::client::{encode, Client};
 use mini_redis::resp::{parse_command, parse_frame, Frame, Limits, RespError};
 use mini_redis::{db, server};
 
@@ -43,56 +46,6 @@ where
             .expect("test timed out");
         server.abort();
     });
-}
-
-struct Client {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Client {
-    async fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr).await.unwrap();
-        stream.set_nodelay(true).unwrap();
-        Client {
-            stream,
-            buf: Vec::new(),
-        }
-    }
-
-    async fn send_raw(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).await.unwrap();
-    }
-
-    /// The next reply frame; `None` on EOF.
-    async fn frame(&mut self) -> Option<Frame> {
-        loop {
-            if let Some((frame, used)) = parse_frame(&self.buf, &Limits::DEFAULT).unwrap() {
-                self.buf.drain(..used);
-                return Some(frame);
-            }
-            let mut chunk = vec![0u8; 64 * 1024];
-            let n = self.stream.read(&mut chunk).await.unwrap();
-            if n == 0 {
-                assert!(self.buf.is_empty(), "EOF inside a frame: {:?}", self.buf);
-                return None;
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-    }
-
-    /// Send one command as a multibulk array and read its reply.
-    async fn cmd(&mut self, args: &[&[u8]]) -> Frame {
-        self.send_raw(&encode(args)).await;
-        self.frame().await.expect("EOF instead of a reply")
-    }
-}
-
-fn encode(args: &[&[u8]]) -> Vec<u8> {
-    let command = Frame::Array(args.iter().map(|a| Frame::Bulk(a.to_vec())).collect());
-    let mut out = Vec::new();
-    command.encode(&mut out);
-    out
 }
 
 fn ok() -> Frame {

@@ -5,12 +5,18 @@
 //! awaits. Bounds are checked through the counters the server keeps (`server::stats()`),
 //! never through timing.
 
+/// The example's own module tree (`server.rs` finds `super::cmd`, `super::db`, ...).
 #[allow(dead_code)]
-#[path = "../examples/mini_redis/resp.rs"]
-pub mod resp;
+#[path = "../examples/mini_redis"]
 mod mini_redis {
-    pub use super::resp;
+    pub mod client;
+    pub mod cmd;
+    pub mod db;
+    pub mod output;
+    pub mod resp;
+    pub mod server;
 }
+
 use mini_redis::resp::{parse_command, CommandParser, Limits};
 
 /// `*N` of N one-byte arguments: the issue's `*1048576` case, smaller.

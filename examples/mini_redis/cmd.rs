@@ -1,10 +1,14 @@
 //! Command semantics: one parsed command in, its RESP reply appended to the output.
 //!
 //! Supported: `PING [msg]`, `ECHO msg`, `SET key value [NX|XX] [EX s|PX ms]`, `GET key`,
-//! `DEL key..`, `EXISTS key..`, `INCR key`, `EXPIRE key seconds`, `TTL key`,
+//! `MGET key..`, `MSET key value [key value..]`, `DEL key..`, `EXISTS key..`, `INCR key`,
+//! `EXPIRE key seconds`, `TTL key`, `DBSIZE`, `FLUSHDB [ASYNC|SYNC]` (always synchronous),
 //! `CONFIG GET param..` (enough for `redis-benchmark`, which asks for `save` and
 //! `appendonly` before it starts), `COMMAND` (an empty list, for `redis-cli`'s interactive
 //! help) and `QUIT`. Replies and error texts follow Redis 7's, so clients react the same way.
+//!
+//! Replies go to the connection's [`Output`]; a stored value large enough to be shared
+//! (see `db.rs`) is queued by reference, not copied.
 //!
 //! Errors in a well-framed command (unknown command, wrong arity, a non-integer for `INCR`)
 //! are `-ERR` replies and the connection stays usable; only framing errors close it, and
@@ -13,9 +17,11 @@
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-use super::db::{Db, IncrError, SetCondition, Ttl};
+use super::db::{Db, IncrError, SetCondition, Ttl, Value};
+use super::output::Output;
 use super::resp::{
-    parse_int, write_array_len, write_bulk, write_error, write_integer, write_null, write_simple,
+    parse_int, push_i64, write_array_len, write_bulk, write_error, write_integer, write_null,
+    write_simple,
 };
 
 /// What the connection does after a command.
@@ -74,7 +80,7 @@ impl<'a> Args<'a> {
 
 /// Run one command against `db`, appending its reply to `out`. An empty command (a blank
 /// line, `*0`) gets no reply, as in Redis.
-pub fn execute(db: &Db, args: Args<'_>, out: &mut Vec<u8>, now: Instant) -> After {
+pub fn execute(db: &Db, args: Args<'_>, out: &mut Output, now: Instant) -> After {
     if args.len() == 0 {
         return After::Continue;
     }
@@ -82,45 +88,60 @@ pub fn execute(db: &Db, args: Args<'_>, out: &mut Vec<u8>, now: Instant) -> Afte
     let raw = args.get(0);
     let mut name = [0u8; 16];
     let Some(name) = name.get_mut(..raw.len()) else {
-        unknown_command(args, out);
+        unknown_command(args, out.buf());
         return After::Continue;
     };
     name.copy_from_slice(raw);
     name.make_ascii_uppercase();
     let n = args.len();
     match &*name {
-        b"GET" if n == 2 => db.get(args.get(1), now, |value| match value {
-            Some(v) => write_bulk(out, v),
-            None => write_null(out),
-        }),
-        b"SET" if n >= 3 => set(db, args, out, now),
+        b"GET" if n == 2 => db.get(args.get(1), now, |value| write_value(out, value)),
+        b"SET" if n >= 3 => set(db, args, out.buf(), now),
+        b"MGET" if n >= 2 => {
+            write_array_len(out.buf(), n - 1);
+            for key in args.from(1) {
+                db.get(key, now, |value| write_value(out, value));
+            }
+        }
+        b"MSET" if n >= 3 && n % 2 == 1 => {
+            for i in (1..n).step_by(2) {
+                db.set(
+                    args.get(i),
+                    args.get(i + 1),
+                    None,
+                    SetCondition::Always,
+                    now,
+                );
+            }
+            write_simple(out.buf(), b"OK");
+        }
         b"INCR" if n == 2 => match db.incr(args.get(1), now) {
-            Ok(v) => write_integer(out, v),
-            Err(IncrError::NotAnInteger) => not_an_integer(out),
+            Ok(v) => write_integer(out.buf(), v),
+            Err(IncrError::NotAnInteger) => not_an_integer(out.buf()),
             Err(IncrError::Overflow) => {
-                write_error(out, b"ERR increment or decrement would overflow")
+                write_error(out.buf(), b"ERR increment or decrement would overflow")
             }
         },
-        b"PING" if n == 1 => write_simple(out, b"PONG"),
-        b"PING" if n == 2 => write_bulk(out, args.get(1)),
-        b"ECHO" if n == 2 => write_bulk(out, args.get(1)),
+        b"PING" if n == 1 => write_simple(out.buf(), b"PONG"),
+        b"PING" if n == 2 => write_bulk(out.buf(), args.get(1)),
+        b"ECHO" if n == 2 => write_bulk(out.buf(), args.get(1)),
         b"DEL" if n >= 2 => {
             let count = args.from(1).filter(|k| db.del(k, now)).count();
-            write_integer(out, count as i64);
+            write_integer(out.buf(), count as i64);
         }
         b"EXISTS" if n >= 2 => {
             let count = args.from(1).filter(|k| db.exists(k, now)).count();
-            write_integer(out, count as i64);
+            write_integer(out.buf(), count as i64);
         }
         b"EXPIRE" if n == 3 => match parse_int(args.get(2)) {
-            None => not_an_integer(out),
+            None => not_an_integer(out.buf()),
             Some(secs) => match deadline(now, secs, 1000) {
-                Some(at) => write_integer(out, i64::from(db.expire(args.get(1), at, now))),
-                None => write_error(out, b"ERR invalid expire time in 'expire' command"),
+                Some(at) => write_integer(out.buf(), i64::from(db.expire(args.get(1), at, now))),
+                None => write_error(out.buf(), b"ERR invalid expire time in 'expire' command"),
             },
         },
         b"TTL" if n == 2 => write_integer(
-            out,
+            out.buf(),
             match db.ttl(args.get(1), now) {
                 Ttl::Missing => -2,
                 Ttl::Persistent => -1,
@@ -128,28 +149,61 @@ pub fn execute(db: &Db, args: Args<'_>, out: &mut Vec<u8>, now: Instant) -> Afte
                 Ttl::Remaining(d) => ((d.as_millis() + 500) / 1000) as i64,
             },
         ),
-        b"CONFIG" if n >= 3 && args.get(1).eq_ignore_ascii_case(b"GET") => config_get(args, out),
+        b"DBSIZE" if n == 1 => write_integer(out.buf(), db.len() as i64),
+        b"FLUSHDB" if n == 1 => {
+            db.flush();
+            write_simple(out.buf(), b"OK");
+        }
+        b"FLUSHDB"
+            if n == 2
+                && (args.get(1).eq_ignore_ascii_case(b"ASYNC")
+                    || args.get(1).eq_ignore_ascii_case(b"SYNC")) =>
+        {
+            db.flush();
+            write_simple(out.buf(), b"OK");
+        }
+        b"FLUSHDB" if n == 2 => write_error(out.buf(), b"ERR syntax error"),
+        b"CONFIG" if n >= 3 && args.get(1).eq_ignore_ascii_case(b"GET") => {
+            config_get(args, out.buf())
+        }
         b"CONFIG" if n >= 2 => {
             let mut msg = b"ERR unknown subcommand '".to_vec();
             msg.extend_from_slice(truncated(args.get(1)));
             msg.extend_from_slice(b"'. Try CONFIG HELP.");
-            write_error(out, &msg);
+            write_error(out.buf(), &msg);
         }
-        b"COMMAND" => write_array_len(out, 0),
+        b"COMMAND" => write_array_len(out.buf(), 0),
         b"QUIT" => {
-            write_simple(out, b"OK");
+            write_simple(out.buf(), b"OK");
             return After::Close;
         }
-        b"GET" | b"SET" | b"INCR" | b"PING" | b"ECHO" | b"DEL" | b"EXISTS" | b"EXPIRE" | b"TTL"
-        | b"CONFIG" => {
+        b"GET" | b"SET" | b"MGET" | b"MSET" | b"INCR" | b"PING" | b"ECHO" | b"DEL" | b"EXISTS"
+        | b"EXPIRE" | b"TTL" | b"DBSIZE" | b"FLUSHDB" | b"CONFIG" => {
             let mut msg = b"ERR wrong number of arguments for '".to_vec();
             msg.extend(raw.iter().map(u8::to_ascii_lowercase));
             msg.extend_from_slice(b"' command");
-            write_error(out, &msg);
+            write_error(out.buf(), &msg);
         }
-        _ => unknown_command(args, out),
+        _ => unknown_command(args, out.buf()),
     }
     After::Continue
+}
+
+/// A stored value as a bulk string (`$-1` when missing); a shared value is queued by
+/// reference between its header and CRLF.
+fn write_value(out: &mut Output, value: Option<&Value>) {
+    match value {
+        None => write_null(out.buf()),
+        Some(Value::Inline(v)) => write_bulk(out.buf(), v),
+        Some(Value::Shared(v)) => {
+            let buf = out.buf();
+            buf.push(b'$');
+            push_i64(buf, v.len() as i64);
+            buf.extend_from_slice(b"\r\n");
+            out.push_shared(v.clone());
+            out.buf().extend_from_slice(b"\r\n");
+        }
+    }
 }
 
 /// `SET key value [NX|XX] [EX seconds|PX milliseconds]`, options in any order.

@@ -11,8 +11,10 @@
 //!
 //! Deadlines live in an ordered index keyed `(deadline, sequence number)`; the number is
 //! stored in the entry too, so moving or dropping a deadline touches the index without
-//! copying the key. Overwriting an existing value reuses its buffer: a `SET` or `INCR` of a
-//! key that exists allocates nothing.
+//! copying the key. Overwriting an existing small value reuses its buffer: a `SET` or `INCR`
+//! of a key that exists allocates nothing. Values of [`SHARE_MIN`] bytes or more are stored
+//! behind an `Rc`, which a `GET` reply shares instead of copying (see `output.rs`); a `SET`
+//! of such a key makes a new one, so a reply still being sent keeps the bytes it promised.
 //!
 //! Every method takes `now`: the caller reads the clock once per batch of commands.
 
@@ -27,6 +29,47 @@ use super::resp::{parse_int, push_i64};
 
 /// Most keys the purger deletes before letting other tasks run.
 pub const PURGE_BATCH: usize = 1000;
+
+/// Values at least this long are shared with the replies that send them, not copied.
+pub const SHARE_MIN: usize = 16 * 1024;
+
+/// A stored value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// A small value, overwritten in place.
+    Inline(Vec<u8>),
+    /// A value of [`SHARE_MIN`] bytes or more, shared with replies being sent.
+    Shared(Rc<[u8]>),
+}
+
+impl Value {
+    fn new(bytes: &[u8]) -> Value {
+        if bytes.len() >= SHARE_MIN {
+            Value::Shared(Rc::from(bytes))
+        } else {
+            Value::Inline(bytes.to_vec())
+        }
+    }
+
+    /// The value's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            Value::Inline(v) => v,
+            Value::Shared(v) => v,
+        }
+    }
+
+    /// Become `bytes`, reusing an inline buffer when both are small.
+    fn assign(&mut self, bytes: &[u8]) {
+        match self {
+            Value::Inline(v) if bytes.len() < SHARE_MIN => {
+                v.clear();
+                v.extend_from_slice(bytes);
+            }
+            _ => *self = Value::new(bytes),
+        }
+    }
+}
 
 /// The database of one server (one loop).
 pub struct Db {
@@ -44,7 +87,7 @@ struct State {
 }
 
 struct Entry {
-    value: Vec<u8>,
+    value: Value,
     /// The entry's key in `State::expirations`, if it has a deadline.
     expiry: Option<(Instant, u64)>,
 }
@@ -98,10 +141,10 @@ impl Db {
     }
 
     /// Call `f` with the value of `key` (`None` if missing or expired).
-    pub fn get<R>(&self, key: &[u8], now: Instant, f: impl FnOnce(Option<&[u8]>) -> R) -> R {
+    pub fn get<R>(&self, key: &[u8], now: Instant, f: impl FnOnce(Option<&Value>) -> R) -> R {
         let mut state = self.state.borrow_mut();
         state.expire_if_due(key, now);
-        f(state.entries.get(key).map(|e| e.value.as_slice()))
+        f(state.entries.get(key).map(|e| &e.value))
     }
 
     /// Set `key` to `value` with an optional deadline (none clears an old one, as in
@@ -123,13 +166,10 @@ impl Db {
             _ => {}
         }
         match state.entries.get_mut(key) {
-            Some(entry) => {
-                entry.value.clear();
-                entry.value.extend_from_slice(value);
-            }
+            Some(entry) => entry.value.assign(value),
             None => {
                 let entry = Entry {
-                    value: value.to_vec(),
+                    value: Value::new(value),
                     expiry: None,
                 };
                 state.entries.insert(key.to_vec(), entry);
@@ -159,15 +199,21 @@ impl Db {
         state.expire_if_due(key, now);
         match state.entries.get_mut(key) {
             Some(entry) => {
-                let n = parse_int(&entry.value).ok_or(IncrError::NotAnInteger)?;
+                let n = parse_int(entry.value.as_bytes()).ok_or(IncrError::NotAnInteger)?;
                 let n = n.checked_add(1).ok_or(IncrError::Overflow)?;
-                entry.value.clear();
-                push_i64(&mut entry.value, n);
+                // Reuse the inline buffer (a shared value is too long to be a number).
+                let mut buf = match std::mem::replace(&mut entry.value, Value::Inline(Vec::new())) {
+                    Value::Inline(v) => v,
+                    Value::Shared(_) => Vec::new(),
+                };
+                buf.clear();
+                push_i64(&mut buf, n);
+                entry.value = Value::Inline(buf);
                 Ok(n)
             }
             None => {
                 let entry = Entry {
-                    value: b"1".to_vec(),
+                    value: Value::Inline(b"1".to_vec()),
                     expiry: None,
                 };
                 state.entries.insert(key.to_vec(), entry);
@@ -206,10 +252,18 @@ impl Db {
         }
     }
 
-    /// Keys stored, counting expired ones the purger has not reached yet.
-    #[allow(dead_code)] // Tests watch the purger with it; the server has no use for it.
+    /// Keys stored, counting expired ones the purger has not reached yet (`DBSIZE`; Redis
+    /// counts them too).
     pub fn len(&self) -> usize {
         self.state.borrow().entries.len()
+    }
+
+    /// Delete every key (`FLUSHDB`). The purger finds no deadline and parks.
+    pub fn flush(&self) {
+        let mut state = self.state.borrow_mut();
+        // Replace rather than clear, so the tables' memory is given back too.
+        state.entries = HashMap::new();
+        state.expirations = BTreeMap::new();
     }
 
     /// Delete up to [`PURGE_BATCH`] expired keys; returns the next deadline, if any (one

@@ -31,10 +31,11 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// 16 MiB bulk strings, 1 Mi elements (Redis's own multibulk limit), 64 KiB inline
-    /// commands (Redis's too), arrays nested 32 deep.
+    /// 32 MiB bulk strings (Redis's `proto-max-bulk-len` is 512 MB; a demo server does not
+    /// need that), 1 Mi elements (Redis's own multibulk limit), 64 KiB inline commands
+    /// (Redis's too), arrays nested 32 deep.
     pub const DEFAULT: Limits = Limits {
-        max_bulk: 16 * 1024 * 1024,
+        max_bulk: 32 * 1024 * 1024,
         max_array: 1024 * 1024,
         max_inline: 64 * 1024,
         max_depth: 32,
@@ -94,6 +95,7 @@ impl RespError {
 /// more bytes arrive re-parses the unfinished command each time (quadratic in a command
 /// dripped in small pieces); it uses a [`CommandParser`] instead, which gives the same
 /// answers and keeps its place.
+#[allow(dead_code)] // Tests and the fuzzer compare the server's parser with it.
 pub fn parse_command(
     buf: &[u8],
     args: &mut Vec<Range<usize>>,
@@ -125,7 +127,7 @@ pub fn parse_command(
 /// What it keeps: the argument ranges found so far (never reserved by a declared count, so
 /// `*1048576` allocates nothing), where the next element starts, the length of a bulk string
 /// whose header was read, and where the search for an unfinished line's CRLF resumes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct CommandParser {
     /// Where the next element (or, inside a bulk string, its data) starts.
     pos: usize,
@@ -148,6 +150,12 @@ enum Phase {
     /// A multibulk array with `left` elements to go; `bulk` is the length of the element
     /// whose `$N` header was read (its data starts at `pos`).
     Multibulk { left: usize, bulk: Option<usize> },
+}
+
+impl Default for CommandParser {
+    fn default() -> Self {
+        CommandParser::new()
+    }
 }
 
 impl CommandParser {
@@ -178,6 +186,11 @@ impl CommandParser {
     #[allow(dead_code)] // Tests read it; the server does not.
     pub fn in_command(&self) -> bool {
         self.phase != Phase::Start
+    }
+
+    /// Heap bytes the parser holds (its argument list).
+    pub fn held(&self) -> usize {
+        self.args.capacity() * std::mem::size_of::<Range<usize>>()
     }
 
     /// Let go of a large argument list once its command has run, so one huge command does
