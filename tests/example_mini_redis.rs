@@ -1,7 +1,8 @@
 //! The `mini_redis` example, served in-process on an ephemeral loopback port: command
 //! semantics, expiry on corio timers (lazy and active), errors that keep the connection,
-//! malformed RESP that closes only its own connection, pipelining and split commands. Also
-//! the RESP codec on its own.
+//! malformed RESP that closes only its own connection, pipelining and split commands,
+//! `MGET`/`MSET`/`DBSIZE`/`FLUSHDB`. Also the RESP codec on its own. Hostile clients and the
+//! server's bounds: `example_mini_redis_limits.rs`.
 
 /// The example's own module tree (`server.rs` finds `super::cmd`, `super::db`, ...).
 #[allow(dead_code)]
@@ -121,6 +122,73 @@ fn strings_counters_and_keys_behave_like_redis() {
             "ERR syntax"
         ));
         assert_eq!(c.cmd(&[b"PING"]).await, Frame::Simple(b"PONG".to_vec()));
+    });
+}
+
+#[test]
+fn mget_mset_dbsize_and_flushdb_behave_like_redis() {
+    with_server(|addr, db| async move {
+        let mut c = Client::connect(addr).await;
+        assert_eq!(c.cmd(&[b"DBSIZE"]).await, int(0));
+        assert_eq!(
+            c.cmd(&[b"MSET", b"a", b"1", b"b", b"2", b"a", b"3"]).await,
+            ok()
+        );
+        assert_eq!(
+            c.cmd(&[b"dbsize"]).await,
+            int(2),
+            "a key set twice counts once"
+        );
+        let big = vec![b'B'; 100_000];
+        assert_eq!(c.cmd(&[b"SET", b"big", &big, b"EX", b"100"]).await, ok());
+        assert_eq!(
+            c.cmd(&[b"MGET", b"a", b"nope", b"b", b"big", b"a"]).await,
+            Frame::Array(vec![
+                bulk(b"3"),
+                Frame::Null,
+                bulk(b"2"),
+                Frame::Bulk(big),
+                bulk(b"3")
+            ])
+        );
+        // MSET clears a deadline, as SET does.
+        assert_eq!(c.cmd(&[b"MSET", b"big", b"small"]).await, ok());
+        assert_eq!(c.cmd(&[b"TTL", b"big"]).await, int(-1));
+        assert_eq!(c.cmd(&[b"DBSIZE"]).await, int(3));
+        for bad in [
+            &[&b"MSET"[..], b"a"][..],
+            &[b"MSET", b"a", b"1", b"b"],
+            &[b"MGET"],
+        ] {
+            let reply = c.cmd(bad).await;
+            assert!(
+                is_error(&reply, "ERR wrong number of arguments"),
+                "{reply:?}"
+            );
+        }
+        assert!(is_error(
+            &c.cmd(&[b"DBSIZE", b"x"]).await,
+            "ERR wrong number"
+        ));
+        assert!(is_error(
+            &c.cmd(&[b"FLUSHDB", b"LATER"]).await,
+            "ERR syntax error"
+        ));
+        assert_eq!(c.cmd(&[b"SET", b"t", b"v", b"PX", b"50"]).await, ok());
+        assert_eq!(c.cmd(&[b"FLUSHDB"]).await, ok());
+        assert_eq!(c.cmd(&[b"DBSIZE"]).await, int(0));
+        assert_eq!(db.len(), 0);
+        assert_eq!(c.cmd(&[b"GET", b"a"]).await, Frame::Null);
+        assert_eq!(c.cmd(&[b"MSET", b"x", b"1"]).await, ok());
+        assert_eq!(c.cmd(&[b"flushdb", b"async"]).await, ok());
+        assert_eq!(c.cmd(&[b"DBSIZE"]).await, int(0));
+        // The purger survives a flush that took its deadline away.
+        assert_eq!(c.cmd(&[b"SET", b"t", b"v", b"PX", b"30"]).await, ok());
+        let give_up = std::time::Instant::now() + Duration::from_secs(5);
+        while db.len() > 0 && std::time::Instant::now() < give_up {
+            sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(db.len(), 0, "the purger still deletes expired keys");
     });
 }
 

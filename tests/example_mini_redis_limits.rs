@@ -17,7 +17,54 @@ mod mini_redis {
     pub mod server;
 }
 
-use mini_redis::resp::{parse_command, CommandParser, Limits};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use corio::net::TcpListener;
+use corio::time::{sleep, timeout};
+use mini_redis::client::{encode, Client};
+use mini_redis::resp::{parse_command, CommandParser, Frame, Limits};
+use mini_redis::server::{self, stats, Config, TURN_WORK};
+
+/// Run `test` against a fresh server with `config`; at most 20 s.
+fn with_server<F, Fut>(config: Config, test: F)
+where
+    F: FnOnce(SocketAddr) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    corio::run(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = corio::spawn(server::serve(listener, config));
+        timeout(Duration::from_secs(20), test(addr))
+            .await
+            .expect("test timed out");
+        server.abort();
+    });
+}
+
+/// Wait (bounded) until the server has stopped making progress: its command count has not
+/// moved for several checks. Used before checking a bound, so the check sees the most the
+/// server would do; a slow machine only makes it see less, never a false failure.
+async fn until_server_is_stuck() {
+    let give_up = Instant::now() + Duration::from_secs(5);
+    let (mut last, mut still) = (u64::MAX, 0);
+    while still < 5 && Instant::now() < give_up {
+        sleep(Duration::from_millis(20)).await;
+        let now = stats().commands;
+        still = if now == last { still + 1 } else { 0 };
+        last = now;
+    }
+}
+
+fn ok() -> Frame {
+    Frame::Simple(b"OK".to_vec())
+}
+
+fn is_error(frame: &Option<Frame>, prefix: &str) -> bool {
+    matches!(frame, Some(Frame::Error(e)) if e.starts_with(prefix.as_bytes()))
+}
 
 /// `*N` of N one-byte arguments: the issue's `*1048576` case, smaller.
 fn many_small_args(n: usize) -> Vec<u8> {
@@ -133,4 +180,218 @@ fn the_incremental_parser_agrees_with_the_stateless_one_at_every_split() {
             }
         }
     }
+}
+
+// ---- the server ----
+
+#[test]
+fn replies_to_pipelined_gets_a_client_does_not_read_stay_bounded() {
+    // The attack: `SET k <1 MB>`, then 3,000 x `GET k` in one send (42 KB), never
+    // reading. Before: every reply was built in one buffer (3 GB) before any was sent.
+    const GETS: usize = 3000;
+    let config = Config::default();
+    let bound = config.max_pending_reply;
+    with_server(config, |addr| async move {
+        let value = vec![b'v'; 1_000_000];
+        let mut c = Client::connect(addr).await;
+        assert_eq!(c.cmd(&[b"SET", b"k", &value]).await, ok());
+        let batch = encode(&[b"GET", b"k"]).repeat(GETS);
+        c.send_raw(&batch).await;
+        until_server_is_stuck().await;
+        let s = stats();
+        assert!(s.commands >= 2, "the server ran some GETs: {s:?}");
+        assert!(
+            (s.commands as usize) < GETS,
+            "all GETs ran although nothing was read: {s:?}"
+        );
+        assert!(
+            s.peak_unsent_reply < bound + value.len() + 64,
+            "unsent replies reached {} (bound {bound} + one reply)",
+            s.peak_unsent_reply
+        );
+        // The large value is sent from the stored copy: the connection's own buffers stay small.
+        assert!(s.held < 256 * 1024, "buffers held: {s:?}");
+        // Reading resumes the pipeline, in order and whole.
+        for _ in 0..5 {
+            assert_eq!(c.frame().await, Some(Frame::Bulk(value.clone())));
+        }
+    });
+}
+
+#[test]
+fn pipelined_large_replies_arrive_whole_and_in_order_through_backpressure() {
+    with_server(Config::default(), |addr| async move {
+        let value: Vec<u8> = (0..300_000).map(|i| (i % 251) as u8).collect();
+        let mut c = Client::connect(addr).await;
+        assert_eq!(c.cmd(&[b"SET", b"big", &value]).await, ok());
+        let mut batch = Vec::new();
+        for _ in 0..40 {
+            batch.extend_from_slice(&encode(&[b"GET", b"big"]));
+            batch.extend_from_slice(&encode(&[b"INCR", b"n"]));
+        }
+        c.send_raw(&batch).await;
+        for i in 1..=40 {
+            assert_eq!(c.frame().await, Some(Frame::Bulk(value.clone())), "GET {i}");
+            assert_eq!(c.frame().await, Some(Frame::Integer(i)), "INCR {i}");
+        }
+        // A SET while the old value may still be queued: the new one is what GET sees.
+        assert_eq!(c.cmd(&[b"SET", b"big", b"small"]).await, ok());
+        assert_eq!(
+            c.cmd(&[b"GET", b"big"]).await,
+            Frame::Bulk(b"small".to_vec())
+        );
+    });
+}
+
+#[test]
+fn an_unfinished_request_over_the_limit_is_refused_and_the_connection_closed() {
+    let config = Config {
+        max_request: 64 * 1024,
+        ..Config::default()
+    };
+    with_server(config, |addr| async move {
+        let mut c = Client::connect(addr).await;
+        assert_eq!(c.cmd(&[b"PING"]).await, Frame::Simple(b"PONG".to_vec()));
+        // A 1 MB value is allowed per bulk string, but not per unfinished request.
+        c.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000000\r\n")
+            .await;
+        // The writes may fail once the server has closed; that is the point.
+        let chunk = vec![b'x'; 16 * 1024];
+        for _ in 0..16 {
+            if c.stream.write_all(&chunk).await.is_err() {
+                break;
+            }
+        }
+        let reply = c.frame().await;
+        assert!(
+            is_error(&reply, "ERR Protocol error: request too large"),
+            "{reply:?}"
+        );
+        assert_eq!(c.frame().await, None, "closed after the error");
+        let held = stats().peak_unfinished_request;
+        assert!(
+            held <= 64 * 1024 + 64 * 1024,
+            "held {held} of an unfinished request"
+        );
+        // A bulk over max_bulk is refused at its header, before its bytes arrive.
+        let mut c = Client::connect(addr).await;
+        let header = format!("*2\r\n$4\r\nECHO\r\n${}\r\n", Limits::DEFAULT.max_bulk + 1);
+        c.send_raw(header.as_bytes()).await;
+        let reply = c.frame().await;
+        assert!(
+            is_error(&reply, "ERR Protocol error: invalid bulk length"),
+            "{reply:?}"
+        );
+        assert_eq!(c.frame().await, None);
+    });
+}
+
+#[test]
+fn an_idle_connection_is_closed_after_the_idle_timeout() {
+    let config = Config {
+        idle_timeout: Duration::from_millis(300),
+        ..Config::default()
+    };
+    with_server(config, |addr| async move {
+        let mut idle = Client::connect(addr).await;
+        assert_eq!(idle.cmd(&[b"PING"]).await, Frame::Simple(b"PONG".to_vec()));
+        let quiet_since = Instant::now();
+        assert_eq!(idle.frame().await, None, "the idle connection is closed");
+        assert!(
+            quiet_since.elapsed() >= Duration::from_millis(300),
+            "closed early"
+        );
+        assert_eq!(stats().timed_out, 1);
+        // A client that holds an unread reply is not kept forever either.
+        let mut stuck = Client::connect(addr).await;
+        assert_eq!(stuck.cmd(&[b"SET", b"k", &vec![b'v'; 4 << 20]]).await, ok());
+        stuck.send_raw(&encode(&[b"GET", b"k"]).repeat(8)).await;
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while stats().timed_out < 2 && Instant::now() < give_up {
+            sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(stats().timed_out, 2, "the non-reading client was closed");
+        assert_eq!(stats().connections, 0);
+    });
+}
+
+#[test]
+fn an_unfinished_request_is_closed_after_the_request_timeout_however_it_drips() {
+    let config = Config {
+        request_timeout: Duration::from_millis(300),
+        ..Config::default()
+    };
+    with_server(config, |addr| async move {
+        let mut c = Client::connect(addr).await;
+        let started = Instant::now();
+        c.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\n")
+            .await;
+        // One byte every 20 ms is activity, but the request never gets done in time.
+        for _ in 0..250 {
+            if stats().timed_out > 0 || c.stream.write_all(b"x").await.is_err() {
+                break;
+            }
+            sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(stats().timed_out, 1, "the dripping request was cut");
+        assert!(started.elapsed() >= Duration::from_millis(300), "cut early");
+        assert_eq!(c.frame().await, None);
+        // A complete command restarts nothing: a later unfinished one gets its own time.
+        let mut c = Client::connect(addr).await;
+        assert_eq!(c.cmd(&[b"PING"]).await, Frame::Simple(b"PONG".to_vec()));
+    });
+}
+
+#[test]
+fn a_pipelining_client_runs_a_bounded_number_of_commands_between_awaits() {
+    with_server(Config::default(), |addr| async move {
+        let mut hog = Client::connect(addr).await;
+        // 20,000 inline PINGs (120 KB): a 64 KiB read holds ~11,000 of them.
+        hog.send_raw(&b"PING\r\n".repeat(20_000)).await;
+        for _ in 0..20_000 {
+            assert_eq!(hog.frame().await, Some(Frame::Simple(b"PONG".to_vec())));
+        }
+        let work = stats().peak_turn_work;
+        assert!(work <= TURN_WORK + 1, "{work} commands+args in one turn");
+    });
+}
+
+#[test]
+fn buffers_are_given_back_after_a_burst() {
+    with_server(Config::default(), |addr| async move {
+        let mut c = Client::connect(addr).await;
+        let big = vec![b'b'; 3 << 20];
+        assert_eq!(c.cmd(&[b"SET", b"big", &big]).await, ok());
+        assert_eq!(c.cmd(&[b"GET", b"big"]).await, Frame::Bulk(big));
+        // A burst of small replies that grows the reply buffer past its pooled size.
+        c.send_raw(&encode(&[b"ECHO", &[b'e'; 200 * 1024]]).repeat(2))
+            .await;
+        c.frame().await;
+        c.frame().await;
+        assert_eq!(c.cmd(&[b"PING"]).await, Frame::Simple(b"PONG".to_vec()));
+        let s = stats();
+        assert!(s.peak_unfinished_request >= 2 << 20, "{s:?}");
+        // What is left is the small argument list and piece list kept for reuse.
+        assert!(
+            s.held <= 1024,
+            "an idle connection keeps its burst buffers: {s:?}"
+        );
+    });
+}
+
+#[test]
+fn a_client_that_closes_its_side_still_gets_its_replies() {
+    with_server(Config::default(), |addr| async move {
+        let mut c = Client::connect(addr).await;
+        let value = vec![b'v'; 100_000];
+        let mut batch = encode(&[b"SET", b"k", &value]);
+        batch.extend_from_slice(&encode(&[b"GET", b"k"]).repeat(20));
+        c.send_raw(&batch).await;
+        c.stream.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(c.frame().await, Some(ok()));
+        for _ in 0..20 {
+            assert_eq!(c.frame().await, Some(Frame::Bulk(value.clone())));
+        }
+        assert_eq!(c.frame().await, None);
+    });
 }

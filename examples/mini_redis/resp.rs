@@ -196,7 +196,7 @@ impl CommandParser {
     /// Let go of a large argument list once its command has run, so one huge command does
     /// not pin its peak for the connection's life.
     pub fn shrink(&mut self) {
-        if self.phase == Phase::Start && self.args.capacity() > 1024 {
+        if self.phase == Phase::Start && self.args.capacity() > 64 {
             self.args = Vec::new();
         }
     }
