@@ -12,6 +12,9 @@
 //! * a split is consistent with the whole (the server parses whatever has arrived): an error
 //!   on a prefix stays an error with more bytes ("`Err` for bytes that can never be valid"),
 //!   a complete prefix gives the same answer as the whole;
+//! * the server's incremental `CommandParser`, fed the prefix and then the whole, answers
+//!   exactly as `parse_command` on the whole (same consumed count and arguments), having
+//!   examined a number of bytes linear in the input;
 //! * round trips: a command's arguments encoded as a multibulk array (`write_array_len` +
 //!   `write_bulk`) parse back to the same arguments, consuming exactly the encoding; a
 //!   frame encoded with `Frame::encode` parses back to the same frame (error text with CR/LF
@@ -31,7 +34,10 @@ use std::ops::Range;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use resp::{parse_command, parse_frame, write_array_len, write_bulk, Frame, Limits, RespError};
+use resp::{
+    parse_command, parse_frame, write_array_len, write_bulk, CommandParser, Frame, Limits,
+    RespError,
+};
 
 /// A fuzz input: where to split, which limits, and the bytes.
 #[derive(Arbitrary, Debug)]
@@ -151,6 +157,26 @@ fuzz_target!(|input: Input<'_>| {
         ),
         _ => {}
     }
+    // The incremental parser, as the server runs it: the prefix first, then the rest.
+    let mut parser = CommandParser::new();
+    let first = parser.parse(&buf[..k], &limits);
+    let incremental = match first {
+        Ok(None) => parser.parse(buf, &limits),
+        other => other,
+    };
+    let incremental = incremental.map(|n| n.map(|n| (n, parser.args().to_vec())));
+    match (&first, &whole) {
+        // Stopped at the prefix: its answer is the prefix's, checked above.
+        (Ok(Some(_)) | Err(_), _) => {}
+        _ => assert_eq!(incremental, whole, "incremental parse differs from the whole"),
+    }
+    assert!(
+        parser.examined() <= 3 * buf.len() as u64 + 8,
+        "examined {} bytes of {}",
+        parser.examined(),
+        buf.len()
+    );
+
     let mut pos = 0;
     let mut count = 0;
     while let Ok(Some((n, args))) = command(&buf[pos..], &limits) {
