@@ -85,6 +85,9 @@ fn fair_prints_a_row_and_a_json_cell_for_every_variant_and_workload() {
             num("hog_replies_per_sec") > 0.0,
             "{name}: the hog got nothing"
         );
+        // The server's CPU and everyone else's were sampled around the window.
+        assert!(num("server_cpu_util") >= 0.0, "{name}");
+        assert!(num("other_cpu_util") >= 0.0, "{name}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -39,7 +39,7 @@ pub fn run(args: &CanaryArgs) -> Result<(), BenchError> {
         warmup: Duration::from_secs_f64(args.warmup),
         window: Duration::from_secs_f64(args.secs),
     };
-    let outcome = load::run(&spec).map_err(|e| match e {
+    let outcome = load::run(&spec, &mut |_| Ok(())).map_err(|e| match e {
         RunError::Unreachable(msg) => BenchError::Input(msg),
         RunError::Failed(msg) => BenchError::Failed(msg),
     })?;

@@ -33,6 +33,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::proto::Proto;
+pub use crate::client::Phase;
 
 /// How long connecting and the first round trip of every connection may take.
 const SETUP_DEADLINE: Duration = Duration::from_secs(10);
@@ -93,6 +94,12 @@ pub struct FairOutcome {
     pub first_error: Option<String>,
     /// Actual window length, seconds.
     pub secs: f64,
+    /// Server CPU time / window (1.0 = one core), when the caller measured it.
+    pub server_cpu_util: Option<f64>,
+    /// CPU time of every other process on the machine / window, in cores (machine busy
+    /// time minus server and client), when the caller measured it. Above ~0.1 the run
+    /// shared its CPUs and its tail latencies are noisy.
+    pub other_cpu_util: Option<f64>,
 }
 
 /// Why a run could not happen.
@@ -137,12 +144,17 @@ impl Control {
     }
 }
 
-/// Run the canaries and hogs `spec` describes. Blocks for the whole run.
-pub fn run(spec: &FairSpec) -> Result<FairOutcome, RunError> {
+/// Run the canaries and hogs `spec` describes. Blocks for the whole run. `probe` runs
+/// right before the window opens and right after it closes (to sample `/proc`); an error
+/// from it fails the run.
+pub fn run(
+    spec: &FairSpec,
+    probe: &mut dyn FnMut(Phase) -> Result<(), String>,
+) -> Result<FairOutcome, RunError> {
     let ctl = Arc::new(Control::default());
     let mut canaries: Vec<JoinHandle<Histogram<u64>>> = Vec::new();
     let mut hogs: Vec<JoinHandle<()>> = Vec::new();
-    let result = start_and_measure(spec, &ctl, &mut canaries, &mut hogs);
+    let result = start_and_measure(spec, &ctl, &mut canaries, &mut hogs, probe);
     // Whatever happened, every thread ends before we return.
     ctl.stop.store(true, Relaxed);
     let mut hist = new_histogram();
@@ -172,6 +184,8 @@ pub fn run(spec: &FairSpec) -> Result<FairOutcome, RunError> {
         hog_errors: ctl.hog_errors.load(Relaxed),
         first_error: Control::read(&ctl.first_error),
         secs,
+        server_cpu_util: None,
+        other_cpu_util: None,
     })
 }
 
@@ -182,6 +196,7 @@ fn start_and_measure(
     ctl: &Arc<Control>,
     canaries: &mut Vec<JoinHandle<Histogram<u64>>>,
     hogs: &mut Vec<JoinHandle<()>>,
+    probe: &mut dyn FnMut(Phase) -> Result<(), String>,
 ) -> Result<(Duration, u64, u64), RunError> {
     let spawn = |name: String| std::thread::Builder::new().name(name);
     let failed = |e: io::Error| RunError::Failed(format!("cannot start a client thread: {e}"));
@@ -206,6 +221,7 @@ fn start_and_measure(
     wait_up(spec, ctl, &ctl.hogs_up, spec.hogs, "hog")?;
     ctl.go.store(true, Relaxed);
     std::thread::sleep(spec.warmup);
+    probe(Phase::WindowStart).map_err(RunError::Failed)?;
     let (replies0, bytes0) = (ctl.hog_replies.load(Relaxed), ctl.hog_bytes.load(Relaxed));
     let start = Instant::now();
     ctl.measuring.store(true, Relaxed);
@@ -214,6 +230,7 @@ fn start_and_measure(
     let elapsed = start.elapsed();
     let (replies1, bytes1) = (ctl.hog_replies.load(Relaxed), ctl.hog_bytes.load(Relaxed));
     ctl.stop.store(true, Relaxed);
+    probe(Phase::WindowEnd).map_err(RunError::Failed)?;
     Ok((elapsed, replies1 - replies0, bytes1 - bytes0))
 }
 
@@ -509,6 +526,10 @@ mod tests {
         addr
     }
 
+    fn run_unprobed(spec: &FairSpec) -> Result<FairOutcome, RunError> {
+        run(spec, &mut |_| Ok(()))
+    }
+
     fn spec(addr: SocketAddr, hogs: usize, window: Duration) -> FairSpec {
         FairSpec {
             addr,
@@ -526,7 +547,7 @@ mod tests {
         // The first round trip (setup) is answered, the next never is.
         let addr = stalling_echo_server(1);
         let window = Duration::from_millis(300);
-        let out = run(&spec(addr, 0, window)).unwrap();
+        let out = run_unprobed(&spec(addr, 0, window)).unwrap();
         assert_eq!(out.stuck_at_end, 2, "{out:?}");
         assert_eq!(out.canary_round_trips, 2, "{out:?}");
         // Stuck since the warm-up began: at least the whole window.
@@ -536,7 +557,7 @@ mod tests {
     #[test]
     fn an_answering_server_gives_round_trips_and_hog_replies() {
         let addr = stalling_echo_server(usize::MAX);
-        let out = run(&spec(addr, 1, Duration::from_millis(300))).unwrap();
+        let out = run_unprobed(&spec(addr, 1, Duration::from_millis(300))).unwrap();
         assert!(out.canary_round_trips > 10, "{out:?}");
         assert!(out.hog_replies > 0 && out.hog_mib_per_sec > 0.0, "{out:?}");
         assert_eq!(out.canary_errors + out.hog_errors, 0, "{out:?}");
@@ -552,7 +573,7 @@ mod tests {
             .unwrap()
             .local_addr()
             .unwrap();
-        let err = run(&spec(addr, 1, Duration::from_millis(100))).unwrap_err();
+        let err = run_unprobed(&spec(addr, 1, Duration::from_millis(100))).unwrap_err();
         assert!(matches!(err, RunError::Unreachable(_)), "{err:?}");
     }
 }

@@ -187,11 +187,27 @@ fn run_cell(
         warmup: Duration::from_secs_f64(args.warmup),
         window: Duration::from_secs_f64(args.secs),
     };
-    let outcome = load::run(&spec).map_err(|e| match e {
+    // (server CPU s, this process's CPU s, machine busy s) at the window's start and end.
+    let mut samples: Vec<(f64, f64, f64)> = Vec::with_capacity(2);
+    let pid = child.pid();
+    let mut probe = |_phase: load::Phase| -> Result<(), String> {
+        let server = sys::proc_stats(pid).map_err(|e| format!("the server's /proc: {e}"))?;
+        let own = sys::proc_stats(std::process::id()).map_err(|e| format!("own /proc: {e}"))?;
+        let busy = sys::machine_busy_secs().map_err(|e| format!("/proc/stat: {e}"))?;
+        samples.push((server.cpu_secs, own.cpu_secs, busy));
+        Ok(())
+    };
+    let outcome = load::run(&spec, &mut probe).map_err(|e| match e {
         RunError::Unreachable(msg) | RunError::Failed(msg) => msg,
     });
     child.kill();
-    let outcome = outcome?;
+    let mut outcome = outcome?;
+    if let [(s0, c0, b0), (s1, c1, b1)] = samples[..] {
+        let server = (s1 - s0) / outcome.secs;
+        outcome.server_cpu_util = Some(server);
+        outcome.other_cpu_util =
+            Some(((b1 - b0) / outcome.secs - server - (c1 - c0) / outcome.secs).max(0.0));
+    }
     if outcome.canary_round_trips == 0 {
         return Err(format!(
             "no canary round trip was recorded in the {:.1} s window",
@@ -216,6 +232,10 @@ fn median_outcome(samples: &[FairOutcome]) -> Option<FairOutcome> {
     let f = |get: &dyn Fn(&FairOutcome) -> f64| {
         crate::results::median(samples.iter().map(get).collect())
     };
+    let opt = |get: &dyn Fn(&FairOutcome) -> Option<f64>| {
+        let values: Option<Vec<f64>> = samples.iter().map(get).collect();
+        values.and_then(crate::results::median)
+    };
     let n = |get: &dyn Fn(&FairOutcome) -> u64| f(&|s| get(s) as f64).map(|v| v.round() as u64);
     Some(FairOutcome {
         canary_round_trips: n(&|s| s.canary_round_trips)?,
@@ -230,5 +250,7 @@ fn median_outcome(samples: &[FairOutcome]) -> Option<FairOutcome> {
         hog_errors: n(&|s| s.hog_errors)?,
         first_error: samples.iter().find_map(|s| s.first_error.clone()),
         secs: f(&|s| s.secs)?,
+        server_cpu_util: opt(&|s| s.server_cpu_util),
+        other_cpu_util: opt(&|s| s.other_cpu_util),
     })
 }

@@ -23,9 +23,9 @@ pub fn markdown(report: &FairReport) -> String {
     };
     let _ = writeln!(s, "{pinning}.\n");
     s.push_str(
-        "| workload | variant | canary p50 ms | canary p99 ms | canary max ms | worst max ms | round trips | stuck | hog replies/s | hog MiB/s | errors |\n",
+        "| workload | variant | canary p50 ms | canary p99 ms | canary max ms | worst max ms | round trips | stuck | hog replies/s | hog MiB/s | server CPU % | other CPU % | errors |\n",
     );
-    s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for cell in &report.results {
         s.push_str(&row(cell));
     }
@@ -47,15 +47,20 @@ fn ms(us: f64) -> String {
     }
 }
 
+fn pct(v: Option<f64>) -> String {
+    v.map(|v| format!("{:.0}", v * 100.0))
+        .unwrap_or_else(|| "–".to_string())
+}
+
 fn row(cell: &FairCell) -> String {
     let Some(m) = &cell.median else {
         return format!(
-            "| {} | {} | failed | | | | | | | | |\n",
+            "| {} | {} | failed | | | | | | | | | | |\n",
             cell.workload, cell.variant
         );
     };
     format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.1} | {} |\n",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.1} | {} | {} | {} |\n",
         cell.workload,
         cell.variant,
         ms(m.p50_us),
@@ -66,6 +71,8 @@ fn row(cell: &FairCell) -> String {
         m.stuck_at_end,
         m.hog_replies_per_sec,
         m.hog_mib_per_sec,
+        pct(m.server_cpu_util),
+        pct(m.other_cpu_util),
         m.canary_errors + m.hog_errors,
     )
 }
@@ -101,6 +108,21 @@ fn notes(report: &FairReport) -> Vec<String> {
         if !checks.is_empty() {
             notes.push(format!("{w}: corio's canary p99 is {}", checks.join(", ")));
         }
+    }
+    let disturbed: Vec<String> = report
+        .results
+        .iter()
+        .filter_map(|c| {
+            let other = c.median.as_ref()?.other_cpu_util?;
+            (other > crate::report::OTHER_LOAD)
+                .then(|| format!("{} {} ({:.0}%)", c.workload, c.variant, other * 100.0))
+        })
+        .collect();
+    if !disturbed.is_empty() {
+        notes.push(format!(
+            "other processes used CPU during {}: the tail latencies there are noisy; rerun on a quiet machine or with --repeats",
+            disturbed.join(", ")
+        ));
     }
     for cell in &report.results {
         for failure in &cell.failures {
