@@ -168,7 +168,10 @@ fuzz_target!(|input: Input<'_>| {
     match (&first, &whole) {
         // Stopped at the prefix: its answer is the prefix's, checked above.
         (Ok(Some(_)) | Err(_), _) => {}
-        _ => assert_eq!(incremental, whole, "incremental parse differs from the whole"),
+        _ => assert_eq!(
+            incremental, whole,
+            "incremental parse differs from the whole"
+        ),
     }
     assert!(
         parser.examined() <= 3 * buf.len() as u64 + 8,
