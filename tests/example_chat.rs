@@ -6,6 +6,7 @@
 #[allow(dead_code)]
 #[path = "../examples/chat"]
 mod chat {
+    pub mod outbox;
     pub mod server;
 }
 
@@ -138,12 +139,13 @@ fn lines_fan_out_to_every_other_client() {
 fn a_client_that_never_reads_is_disconnected_and_stalls_nobody() {
     const LINES: usize = 5000;
     let config = server::Config {
-        queue_len: 8,
+        stall_bytes: 16 * 1024,
+        max_backlog: 64 * 1024,
         ..server::Config::default()
     };
     // Small kernel buffers on both ends of the stalled connection only, so that the kernel
     // does not absorb the burst for it (Linux grows a send buffer to 4 MiB even towards a
-    // peer that never reads): its queue fills after some tens of kilobytes. The healthy
+    // peer that never reads): its backlog reaches the cap after some tens of kilobytes. The healthy
     // clients have the default buffers.
     with_room(config, |addr, small_addr| async move {
         let socket = TcpSocket::new_v4().unwrap();

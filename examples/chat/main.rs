@@ -1,27 +1,37 @@
 //! Line-based chat: every line a client sends is broadcast to all the others.
 //!
 //! Clients are named `guest1`, `guest2`, ... in arrival order and see `* guestN joined`,
-//! `* guestN left` notices. Each client has a bounded queue of pending messages; a client
-//! too slow to keep up is disconnected rather than allowed to stall the room (the policy
-//! and its reasons are in `server.rs`).
+//! `* guestN left` notices. A client that stops reading is disconnected once more than
+//! `--stall-bytes` wait for it and it has taken nothing for `--stall-timeout-ms`, or when its
+//! backlog would pass `--max-backlog`; a burst of lines, joins or leaves disconnects nobody
+//! who reads (the policy, its reasons and every bound are in `server.rs`).
 //!
-//! Run:    cargo run --release --example chat [ADDR]           (default 127.0.0.1:7002)
+//! Run:    cargo run --release --example chat [ADDR] [--stall-bytes N] [--stall-timeout-ms N]
+//!                        [--max-backlog N] [--max-notices N] [--max-line N]
+//!                                                                (default 127.0.0.1:7002)
 //! Drive:  nc 127.0.0.1 7002          (in two or more terminals; type lines)
 //!         or without nc: python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",7002)); s.sendall(b"hello\n"); print(s.recv(4096))'
 //! Stop:   Ctrl-C.
 
+mod outbox;
 mod server;
+
+use std::time::Duration;
 
 use corio::net::TcpListener;
 
+const USAGE: &str = "usage: chat [ADDR] [--stall-bytes N] [--stall-timeout-ms N] \
+                     [--max-backlog N] [--max-notices N] [--max-line N]   (default 127.0.0.1:7002)";
+
 #[corio::main]
 async fn main() {
-    let mut args = std::env::args().skip(1);
-    let addr = args.next().unwrap_or_else(|| "127.0.0.1:7002".to_owned());
-    if addr.starts_with('-') || args.next().is_some() {
-        eprintln!("usage: chat [ADDR]   (default 127.0.0.1:7002)");
-        std::process::exit(2);
-    }
+    let (addr, config) = match parse_args(std::env::args().skip(1)) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("chat: {message}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
     let listener = match TcpListener::bind(addr.as_str()).await {
         Ok(l) => l,
         Err(e) => {
@@ -33,8 +43,48 @@ async fn main() {
         Ok(local) => println!("chat: listening on {local}"),
         Err(e) => eprintln!("chat: listening, but local_addr failed: {e}"),
     }
-    if let Err(e) = server::serve(listener, server::Config::default()).await {
+    if let Err(e) = server::serve(listener, config).await {
         eprintln!("chat: accept failed: {e}");
         std::process::exit(1);
     }
+}
+
+/// `[ADDR]` and `--flag N` or `--flag=N`, in any order.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, server::Config), String> {
+    let mut addr = None;
+    let mut config = server::Config::default();
+    while let Some(arg) = args.next() {
+        if arg == "-h" || arg == "--help" {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
+        if !arg.starts_with("--") {
+            if addr.is_some() || arg.starts_with('-') {
+                return Err(format!("unexpected argument: {arg}"));
+            }
+            addr = Some(arg);
+            continue;
+        }
+        let (flag, value) = match arg.split_once('=') {
+            Some((flag, value)) => (flag.to_owned(), value.to_owned()),
+            None => {
+                let value = args.next().ok_or(format!("{arg} needs a value"))?;
+                (arg, value)
+            }
+        };
+        let n: u64 = value
+            .parse()
+            .map_err(|_| format!("{flag}: not a non-negative integer: {value}"))?;
+        let size = || usize::try_from(n).map_err(|_| format!("{flag}: too large: {n}"));
+        match flag.as_str() {
+            "--stall-bytes" => config.stall_bytes = size()?,
+            "--stall-timeout-ms" => config.stall_timeout = Duration::from_millis(n),
+            "--max-backlog" => config.max_backlog = size()?,
+            "--max-notices" => config.max_notices = size()?,
+            "--max-line" if n > 0 => config.max_line = size()?,
+            "--max-line" => return Err("--max-line must be at least 1".to_owned()),
+            _ => return Err(format!("unknown flag: {flag}")),
+        }
+    }
+    Ok((addr.unwrap_or_else(|| "127.0.0.1:7002".to_owned()), config))
 }

@@ -2,29 +2,50 @@
 //!
 //! Each client is one task that runs two halves side by side on its split socket:
 //! * the **reader** waits for `readable()` and `try_read`s into one buffer shared by the whole
-//!   loop (an idle client holds no read buffer), cuts lines, and hands each one to the room;
-//! * the **writer** takes messages from the client's own bounded [`Queue`] and writes them.
+//!   loop (an idle client holds no read buffer), cuts lines, and hands them to the room;
+//! * the **writer** (`outbox.rs`) sends the client's queued messages, many per `writev`.
 //!
-//! The room delivers a message by `try_put`ting one shared `Rc<[u8]>` into each other
-//! client's queue: the sender never waits for anyone, and a message is formatted once
-//! whatever the number of readers. A message is everything one read brought from a client
-//! (all its complete lines, each formatted `guestN: line`), not one line: a fast sender's
-//! burst then costs the others one queue slot per read (at most 16 KiB of input) rather than
-//! one per line, and after each read the sender's task yields so the writers it woke can send
-//! the message on before it reads again. A reader that keeps up therefore never has more
-//! than a message or two queued.
+//! The room delivers a message by pushing one shared `Rc<[u8]>` into each other client's
+//! outbox: the sender never waits for anyone, and a message is formatted once whatever the
+//! number of readers. A message is the complete lines of one read (each formatted
+//! `guestN: line`), cut at about [`MSG_BYTES`]: a fast sender's burst costs the others one
+//! entry per read rather than one per line. After each read the sender's task yields, so the
+//! writers it woke can send before it reads again.
 //!
 //! # Slow clients (the policy)
 //!
-//! A client that does not read fills its socket buffers, then its queue of
-//! [`Config::queue_len`] messages (so at most `queue_len` reads' worth of lines are held
-//! for it: 128 x 16 KiB of input by default). The next message that finds its queue full **disconnects
-//! it**: its task is aborted, its socket closed, and everyone else is told
-//! `* guestN was disconnected (too slow)`. Dropping messages for it instead would keep it
+//! A burst is not slowness: when 200 clients each say a line at once, every outbox briefly
+//! holds ~200 messages before its writer's turn comes, and that is fine. What counts is
+//! bytes and time. With the defaults of [`Config`]:
+//! * **stalled**: more than [`Config::stall_bytes`] (64 KiB) queued *and* the kernel has
+//!   taken none of it for [`Config::stall_timeout`] (5 s): a client that stopped reading.
+//!   Its kernel buffers are full by then, so it is megabytes behind on a fast network;
+//! * **hard cap**: a line that would take the backlog over [`Config::max_backlog`] (1 MiB)
+//!   is refused whatever the time: a client that reads, but slower than the room talks.
+//!
+//! Either way the client is **disconnected** (its socket closed) and everyone else is told
+//! `* guestN was disconnected (too slow)`. Dropping lines for it instead would keep it
 //! connected but silently missing lines, which a chat user cannot tell from a quiet room;
 //! disconnecting is what IRC servers do ("SendQ exceeded") and what Redis does with client
-//! output buffer limits. Clients that keep up never lose a message, and the sender is never
-//! slowed down by anyone.
+//! output buffer limits. Clients that keep up never lose a line, and a sender is never slowed
+//! down by anyone.
+//!
+//! **Notices cannot cascade.** Join, leave and disconnection notices have a budget of their
+//! own, [`Config::max_notices`] (64 KiB, ~3,000 notices), and do not count against
+//! `max_backlog`: past their budget they are skipped and counted, and the client is told
+//! `* N notice(s) skipped while you were behind` once it has caught up. So a notice never
+//! brings a reading client nearer to being cut off (only the stall rule counts notices, and
+//! it needs a client that takes nothing for `stall_timeout`): 500 clients joining and
+//! leaving at once, or one disconnection, cannot cut off anyone who reads.
+//!
+//! # What one client can make the server hold
+//! * its outbox: at most `max_backlog` bytes of lines plus `max_notices` bytes of notices
+//!   (each entry charged its length + 24 B); the messages are shared with every other
+//!   outbox that holds them, so the room as a whole holds each message once;
+//! * an unfinished line: at most `max_line + 1` bytes; the messages of one read in flight:
+//!   16 KiB of input formatted (up to ~8× that for one-byte lines), freed once broadcast;
+//! * time: a stalled client for `stall_timeout`; loop share: one 16 KiB read per turn, then
+//!   a yield.
 //!
 //! # Lines
 //!
@@ -39,35 +60,50 @@ use std::io::{self, ErrorKind};
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::Poll;
+use std::time::{Duration, Instant};
 
 use corio::net::tcp::ReadHalf;
 use corio::net::{TcpListener, TcpStream};
-use corio::sync::{Queue, TryPutError};
-use corio::task::AbortHandle;
 
-/// Room settings.
+use super::outbox::{is_too_slow, write_outbox, Bounds, Kind, Msg, Offer, Outbox, ENTRY_COST};
+
+/// Room settings (see the module docs for the policy they tune).
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Messages waiting for one client before it counts as too slow (at least 1).
-    pub queue_len: usize,
-    /// Longest line, in bytes, without its line end.
+    /// Backlog, in bytes (lines and notices), above which a client that takes nothing for
+    /// `stall_timeout` is too slow. Default 64 KiB.
+    pub stall_bytes: usize,
+    /// How long a client may take no bytes while more than `stall_bytes` wait. Default 5 s.
+    pub stall_timeout: Duration,
+    /// Bytes of lines queued for one client, never exceeded: with `max_notices`, the hard
+    /// memory bound per client. Default 1 MiB; raised if needed to the largest message.
+    pub max_backlog: usize,
+    /// Bytes of notices queued for one client; past it notices are skipped. Default 64 KiB.
+    pub max_notices: usize,
+    /// Longest line, in bytes, without its line end. Default 4096.
     pub max_line: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
-            queue_len: 128,
+            stall_bytes: 64 * 1024,
+            stall_timeout: Duration::from_secs(5),
+            max_backlog: 1024 * 1024,
+            max_notices: 64 * 1024,
             max_line: 4096,
         }
     }
 }
 
-/// One formatted message, shared by every queue it is in.
-type Msg = Rc<[u8]>;
-
 /// Bytes of the loop-wide read buffer.
 const READ_BUF: usize = 16 * 1024;
+
+/// A message is closed once it holds this many bytes (it may exceed it by one line).
+pub const MSG_BYTES: usize = 16 * 1024;
+
+/// Longest `guestN: ` prefix plus the LF: `guest` and a 20-digit u64.
+const NAME_OVERHEAD: usize = 5 + 20 + 3;
 
 thread_local! {
     /// The read buffer of every client on this loop; never borrowed across an `.await`.
@@ -94,76 +130,84 @@ pub async fn serve_room(listener: TcpListener, room: Rc<Room>) -> io::Result<()>
 pub struct Room {
     members: RefCell<HashMap<u64, Member>>,
     next_id: Cell<u64>,
-    config: Config,
+    bounds: Bounds,
+    max_line: usize,
 }
 
 struct Member {
     name: Rc<str>,
-    queue: Rc<Queue<Msg>>,
-    /// The client's task, to stop it when it is too slow.
-    task: Option<AbortHandle>,
+    outbox: Rc<Outbox>,
 }
 
 impl Room {
     /// An empty room.
     pub fn new(config: Config) -> Rc<Room> {
+        let largest = MSG_BYTES + config.max_line + NAME_OVERHEAD + ENTRY_COST;
+        let bounds = Bounds {
+            stall_bytes: config.stall_bytes,
+            stall_timeout: config.stall_timeout,
+            // A message that could never fit would cut off every reader at once.
+            max_backlog: config.max_backlog.max(largest),
+            max_notices: config.max_notices,
+        };
         Rc::new(Room {
             members: RefCell::new(HashMap::new()),
             next_id: Cell::new(1),
-            config,
+            bounds,
+            max_line: config.max_line,
         })
     }
 
-    /// Welcome a new client: a name, a queue, a task, and a notice to the others.
+    /// How many clients are in the room.
+    #[allow(dead_code)] // Read by the tests.
+    pub fn len(&self) -> usize {
+        self.members.borrow().len()
+    }
+
+    /// Welcome a new client: a name, an outbox, a task, and a notice to the others.
     fn admit(self: &Rc<Self>, stream: TcpStream) {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         let name: Rc<str> = format!("guest{id}").into();
-        let queue = Rc::new(Queue::bounded(self.config.queue_len.max(1)));
+        let outbox = Outbox::new(self.bounds);
         let others = self.members.borrow().len();
         let welcome = format!("* welcome {name}; {others} other(s) here\n");
-        // The queue is new and holds at least one message, so this cannot fail.
-        let _ = queue.try_put(Msg::from(welcome.into_bytes()));
-        self.broadcast(None, format!("* {name} joined\n").into_bytes().into());
+        outbox.push(notice(welcome), Kind::Notice);
+        self.broadcast(None, notice(format!("* {name} joined\n")), Kind::Notice);
         let member = Member {
             name: name.clone(),
-            queue: queue.clone(),
-            task: None,
+            outbox: outbox.clone(),
         };
         self.members.borrow_mut().insert(id, member);
-        let task = corio::spawn(client(self.clone(), id, name, stream, queue));
-        if let Some(member) = self.members.borrow_mut().get_mut(&id) {
-            member.task = Some(task.abort_handle());
-        }
+        corio::spawn(client(self.clone(), id, name, stream, outbox));
     }
 
-    /// Queue `msg` for every member but `from`; disconnect those whose queue is full.
-    fn broadcast(&self, from: Option<u64>, msg: Msg) {
+    /// Queue `msg` for every member but `from`; cut off those it finds too slow.
+    fn broadcast(&self, from: Option<u64>, msg: Msg, kind: Kind) {
+        // One clock read per broadcast at most, and only if some outbox is over its bound.
+        let mut clock = None;
+        let mut now = || *clock.get_or_insert_with(Instant::now);
         let mut too_slow = Vec::new();
-        self.deliver(from, &msg, &mut too_slow);
-        // Iterative, not recursive: each disconnection notice may find more slow members.
-        while let Some(id) = too_slow.pop() {
-            let Some(member) = self.members.borrow_mut().remove(&id) else {
-                continue; // found slow twice; already gone
-            };
-            member.queue.close();
-            if let Some(task) = &member.task {
-                // The task is dropped when the loop next reaches it, closing its socket.
-                task.abort();
-            }
-            let notice = format!("* {} was disconnected (too slow)\n", member.name);
-            self.deliver(None, &notice.into_bytes().into(), &mut too_slow);
-        }
-    }
-
-    fn deliver(&self, from: Option<u64>, msg: &Msg, too_slow: &mut Vec<u64>) {
         for (&id, member) in self.members.borrow().iter() {
-            if Some(id) == from {
-                continue;
-            }
-            if let Err(TryPutError::Full(_)) = member.queue.try_put(msg.clone()) {
+            if Some(id) != from && member.outbox.offer(&msg, kind, &mut now) == Offer::TooSlow {
                 too_slow.push(id);
             }
+        }
+        // Each cut-off broadcasts a notice; notices never cut anyone off (see `Outbox::offer`),
+        // so this recurses one level at most.
+        for id in too_slow {
+            self.cut_off(id);
+        }
+    }
+
+    /// `id` is too slow: close it and tell the others (unless it was already removed).
+    fn cut_off(&self, id: u64) {
+        let member = self.members.borrow_mut().remove(&id);
+        if let Some(member) = member {
+            // Its writer ends at its next poll, which ends its task and closes its socket.
+            member.outbox.kick();
+            let text = format!("* {} was disconnected (too slow)\n", member.name);
+            self.broadcast(None, notice(text), Kind::Notice);
         }
     }
 
@@ -171,17 +215,19 @@ impl Room {
     fn leave(&self, id: u64) {
         let member = self.members.borrow_mut().remove(&id);
         if let Some(member) = member {
-            self.broadcast(
-                None,
-                format!("* {} left\n", member.name).into_bytes().into(),
-            );
+            let text = format!("* {} left\n", member.name);
+            self.broadcast(None, notice(text), Kind::Notice);
         }
     }
 }
 
-/// Removes a client from the room however its task ends (also when aborted or when the
-/// runtime drops it), without telling anyone: waking other tasks from a destructor that may
-/// run during runtime shutdown is asking for trouble. The normal way out is `Room::leave`.
+fn notice(text: String) -> Msg {
+    text.into_bytes().into()
+}
+
+/// Removes a client from the room however its task ends (also when the runtime drops it),
+/// without telling anyone: waking other tasks from a destructor that may run during runtime
+/// shutdown is asking for trouble. The normal ways out are `Room::leave` and `cut_off`.
 struct Membership {
     room: Rc<Room>,
     id: u64,
@@ -197,40 +243,30 @@ impl Drop for Membership {
 }
 
 /// One client's task: the reader and the writer, until either ends.
-async fn client(
-    room: Rc<Room>,
-    id: u64,
-    name: Rc<str>,
-    mut stream: TcpStream,
-    queue: Rc<Queue<Msg>>,
-) {
+async fn client(room: Rc<Room>, id: u64, name: Rc<str>, mut stream: TcpStream, outbox: Rc<Outbox>) {
     let _membership = Membership {
         room: room.clone(),
         id,
     };
     let (reader, mut writer) = stream.split();
     let reading = read_lines(&reader, &room, id, &name);
-    let writing = async {
-        while let Some(msg) = queue.get().await {
-            writer.write_all(&msg).await?;
-        }
-        Ok(())
-    };
-    let ended = race(reading, writing).await;
-    if let Err(e) = ended {
-        if e.kind() == ErrorKind::InvalidData {
+    let writing = write_outbox(&mut writer, &outbox);
+    match race(reading, writing).await {
+        Err(e) if is_too_slow(&e) => room.cut_off(id),
+        Err(e) if e.kind() == ErrorKind::InvalidData => {
             // Best effort: one non-blocking write, the client is leaving either way.
             let _ = writer.try_write(b"* line too long; bye\n");
+            room.leave(id);
         }
+        _ => room.leave(id),
     }
-    room.leave(id);
 }
 
 /// Read lines and hand them to the room until EOF or an error.
 ///
-/// All complete lines of one read become one message (see the module docs), and after
-/// handing it over the reader yields, so the writers it woke send it on before this client's
-/// next read can add more.
+/// The complete lines of one read become one or a few messages (see the module docs), and
+/// after handing them over the reader yields, so the writers it woke send them on before
+/// this client's next read can add more.
 async fn read_lines(reader: &ReadHalf<'_>, room: &Room, id: u64, name: &str) -> io::Result<()> {
     // The start of a line whose end has not arrived; empty (no heap) between lines.
     let mut partial: Vec<u8> = Vec::new();
@@ -244,26 +280,22 @@ async fn read_lines(reader: &ReadHalf<'_>, room: &Room, id: u64, name: &str) -> 
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(Read::Lines(Vec::new())),
                 Err(e) => return Err(e),
             };
-            Ok(cut_lines(
-                &scratch[..n],
-                &mut partial,
-                name,
-                room.config.max_line,
-            ))
+            Ok(cut_lines(&scratch[..n], &mut partial, name, room.max_line))
         })?;
-        match read {
+        let (messages, too_long) = match read {
             Read::Eof => return Ok(()),
-            Read::Lines(batch) if batch.is_empty() => {}
-            Read::Lines(batch) => {
-                room.broadcast(Some(id), batch.into());
-                corio::task::yield_now().await;
-            }
-            Read::TooLong(batch) => {
-                if !batch.is_empty() {
-                    room.broadcast(Some(id), batch.into());
-                }
-                return Err(ErrorKind::InvalidData.into());
-            }
+            Read::Lines(messages) => (messages, false),
+            Read::TooLong(messages) => (messages, true),
+        };
+        let any = !messages.is_empty();
+        for message in messages {
+            room.broadcast(Some(id), message.into(), Kind::Line);
+        }
+        if too_long {
+            return Err(ErrorKind::InvalidData.into());
+        }
+        if any {
+            corio::task::yield_now().await;
         }
     }
 }
@@ -271,15 +303,17 @@ async fn read_lines(reader: &ReadHalf<'_>, room: &Room, id: u64, name: &str) -> 
 /// What one read brought.
 enum Read {
     Eof,
-    /// The formatted complete lines (possibly none).
-    Lines(Vec<u8>),
-    /// A line over the limit; the formatted complete lines before it.
-    TooLong(Vec<u8>),
+    /// The formatted complete lines, as messages of about `MSG_BYTES` (possibly none).
+    Lines(Vec<Vec<u8>>),
+    /// A line over the limit; the messages of the complete lines before it.
+    TooLong(Vec<Vec<u8>>),
 }
 
 /// Cut `chunk` (after `partial`, the unfinished line of earlier reads) into lines, each
-/// formatted `name: line\n` into one batch; what follows the last LF becomes `partial`.
+/// formatted `name: line\n`, gathered into messages closed once they pass [`MSG_BYTES`];
+/// what follows the last LF becomes `partial`.
 fn cut_lines(mut chunk: &[u8], partial: &mut Vec<u8>, name: &str, max_line: usize) -> Read {
+    let mut messages = Vec::new();
     let mut batch = Vec::new();
     while let Some(lf) = chunk.iter().position(|&b| b == b'\n') {
         let line: &[u8] = if partial.is_empty() {
@@ -290,23 +324,34 @@ fn cut_lines(mut chunk: &[u8], partial: &mut Vec<u8>, name: &str, max_line: usiz
         };
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.len() > max_line {
-            return Read::TooLong(batch);
+            close_message(&mut messages, batch);
+            return Read::TooLong(messages);
         }
         if !line.is_empty() {
             batch.extend_from_slice(name.as_bytes());
             batch.extend_from_slice(b": ");
             batch.extend_from_slice(line);
             batch.push(b'\n');
+            if batch.len() >= MSG_BYTES {
+                close_message(&mut messages, std::mem::take(&mut batch));
+            }
         }
         *partial = Vec::new();
         chunk = &chunk[lf + 1..];
     }
+    close_message(&mut messages, batch);
     partial.extend_from_slice(chunk);
     // One more byte than the limit may be the CR of a line at the limit.
     if partial.len() > max_line + 1 {
-        return Read::TooLong(batch);
+        return Read::TooLong(messages);
     }
-    Read::Lines(batch)
+    Read::Lines(messages)
+}
+
+fn close_message(messages: &mut Vec<Vec<u8>>, batch: Vec<u8>) {
+    if !batch.is_empty() {
+        messages.push(batch);
+    }
 }
 
 /// Run two futures in one task; the first to finish wins and the other is dropped.
