@@ -15,6 +15,7 @@ use std::thread;
 use std::time::Duration;
 
 use crate::context;
+use crate::coop;
 use crate::task::JoinHandle;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -172,7 +173,15 @@ struct WaitBlocking<T> {
 impl<T> Future for WaitBlocking<T> {
     type Output = T;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        // Every completed wait draws from the task's budget (see `coop`).
+        coop::poll_charged(cx, |cx| self.poll_uncharged(cx))
+    }
+}
+
+impl<T> WaitBlocking<T> {
+    fn poll_uncharged(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
         let mut guard = self.slot.outcome.lock().unwrap_or_else(|e| e.into_inner());
         match &mut *guard {
             Outcome::Waiting(waker) => {

@@ -27,6 +27,7 @@ use slab::Slab;
 
 use crate::blocking::BlockingPool;
 use crate::context;
+use crate::coop;
 use crate::reactor::Reactor;
 use crate::remote::Remote;
 use crate::rng::SplitMix64;
@@ -55,6 +56,7 @@ pub struct Builder {
     blocking_threads: usize,
     blocking_keep_alive: Duration,
     seed: Option<u64>,
+    task_budget: u32,
 }
 
 impl Default for Builder {
@@ -64,6 +66,7 @@ impl Default for Builder {
             blocking_threads: DEFAULT_BLOCKING_THREADS,
             blocking_keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
             seed: None,
+            task_budget: coop::DEFAULT_TASK_BUDGET,
         }
     }
 }
@@ -131,6 +134,25 @@ impl Builder {
         self
     }
 
+    /// How many budget units one task poll may spend (default 128): every corio operation
+    /// that completes without waiting (a socket read or write, a ready `Queue::get`, a free
+    /// `Lock`, a set `Event`, a finished `JoinHandle`, ...) draws one; at zero it returns
+    /// `Pending` and the task goes to the back of the run queue, so one busy connection
+    /// cannot hold the loop. Lower: fairer, more task switches; higher: fewer switches.
+    /// Values below 1 are treated as 1; `u32::MAX` turns the budget off. Use
+    /// [`task::unconstrained`](crate::task::unconstrained) to exempt one future.
+    ///
+    /// ```
+    /// let rt = corio_runtime::Builder::new().task_budget(32).build().unwrap();
+    /// rt.block_on(async {
+    ///     assert_eq!(corio_runtime::task::budget_remaining(), Some(32));
+    /// });
+    /// ```
+    pub fn task_budget(mut self, units: u32) -> Builder {
+        self.task_budget = units.max(1);
+        self
+    }
+
     /// Create the runtime: an epoll (kqueue) instance, its waker, and an empty task set.
     /// Errors are those of creating the OS poller.
     ///
@@ -154,6 +176,8 @@ impl Builder {
             blocking: BlockingPool::new(self.blocking_threads, self.blocking_keep_alive),
             shutting_down: Cell::new(false),
             event_interval: self.event_interval,
+            task_budget: self.task_budget,
+            forced_yields: Cell::new(0),
             live: Cell::new(0),
             injected: RefCell::new(Vec::new()),
         };
@@ -243,7 +267,9 @@ impl Runtime {
                     Some(Some(task)) => core.run_task(task),
                     Some(None) => {
                         core.main_queued.set(false);
-                        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                        let poll =
+                            coop::with_budget(core.task_budget, || future.as_mut().poll(&mut cx));
+                        if let Poll::Ready(out) = poll {
                             return out;
                         }
                     }
@@ -339,6 +365,10 @@ pub(crate) struct Core {
     pub(crate) blocking: BlockingPool,
     shutting_down: Cell<bool>,
     event_interval: u32,
+    /// Budget units each poll starts with (see `coop`).
+    task_budget: u32,
+    /// Polls that ended because their budget ran out (read by metrics and tests).
+    forced_yields: Cell<u64>,
     /// Spawned tasks not yet COMPLETE.
     live: Cell<usize>,
     /// Scratch space for draining the inject queue without allocating each turn.
@@ -394,6 +424,17 @@ impl Core {
         }
     }
 
+    /// A poll ran out of budget (called from `coop`'s cold path).
+    pub(crate) fn count_forced_yield(&self) {
+        self.forced_yields.set(self.forced_yields.get() + 1);
+    }
+
+    /// How many polls were cut short by the budget so far.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn forced_yield_count(&self) -> u64 {
+        self.forced_yields.get()
+    }
+
     /// Live (spawned, not yet finished) tasks.
     pub(crate) fn active_count(&self) -> usize {
         self.live.get()
@@ -431,7 +472,7 @@ impl Core {
         self.current.set(Some(task));
         let waker = waker::borrowed_task_waker(task);
         let mut cx = Context::from_waker(&waker);
-        let done = task.poll(&mut cx);
+        let done = coop::with_budget(self.task_budget, || task.poll(&mut cx));
         self.current.set(None);
         task.unset(RUNNING);
         if done {

@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 use mio::unix::SourceFd;
 
 use crate::context;
+use crate::coop;
 use crate::reactor::{Direction, IoKey, Reactor};
 
 /// An I/O handle registered with the current runtime's reactor (edge-triggered).
@@ -176,7 +177,11 @@ impl<T: AsRawFd> Async<T> {
     /// # });
     /// ```
     pub fn poll_readable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.reactor.poll_ready(self.key, Direction::Read, cx)
+        // A ready flag that stays set (a peer that keeps sending) would let a
+        // `readable()` loop run forever: the budget makes it give way (see `coop`).
+        coop::poll_charged(cx, |cx| {
+            self.reactor.poll_ready(self.key, Direction::Read, cx)
+        })
     }
 
     /// Poll form of [`writable`](Self::writable).
@@ -191,7 +196,9 @@ impl<T: AsRawFd> Async<T> {
     /// # });
     /// ```
     pub fn poll_writable(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.reactor.poll_ready(self.key, Direction::Write, cx)
+        coop::poll_charged(cx, |cx| {
+            self.reactor.poll_ready(self.key, Direction::Write, cx)
+        })
     }
 
     /// Forget read readiness until the next edge. Call it after a read that returned fewer
@@ -251,6 +258,16 @@ impl<T: AsRawFd> Async<T> {
         cx: &mut Context<'_>,
         dir: Direction,
         mut op: impl FnMut(&T) -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        // One unit per operation, however many WouldBlock retries it takes.
+        coop::poll_charged(cx, |cx| self.poll_with_uncharged(cx, dir, &mut op))
+    }
+
+    fn poll_with_uncharged<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        op: &mut impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         loop {
             match self.reactor.poll_ready(self.key, dir, cx) {

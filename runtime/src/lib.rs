@@ -22,6 +22,11 @@
 //!   awaiting readiness parks the task's waker until the OS reports an edge.
 //! * Time: a hierarchical timing wheel; the loop sleeps exactly until the next deadline.
 //! * Blocking work goes to `spawn_blocking`'s thread pool, so it never stalls the loop.
+//! * Fairness: every corio await point that completes without waiting (a socket read, a
+//!   ready `Queue::get`, a free `Lock`, ...) draws one unit from the task's budget (128 per
+//!   poll, `Builder::task_budget`); at zero it returns `Pending` and the task goes to the
+//!   back of the queue, so one busy connection cannot hold the loop (tokio's coop). See
+//!   `task::unconstrained` to opt a future out, and the `coop` module docs for the details.
 //!
 //! # Non-goals
 //!
@@ -29,7 +34,8 @@
 //!   threads (or N processes) to use N cores.
 //! * `Send` futures everywhere: tasks are `!Send`-friendly by design.
 //! * Windows support (IOCP) and io_uring, for now.
-//! * Preemption: a task that never awaits blocks the loop (use `spawn_blocking`).
+//! * Preemption: a task that computes without awaiting blocks the loop (use
+//!   `spawn_blocking`); the budget only helps at corio await points.
 //!
 //! ```
 //! use std::time::Duration;
@@ -46,6 +52,7 @@
 
 mod blocking;
 mod context;
+mod coop;
 mod executor;
 pub mod io;
 mod reactor;

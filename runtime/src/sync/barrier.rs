@@ -1,6 +1,7 @@
 //! `Barrier`: `n` tasks wait for each other, generation after generation (Python's
 //! `threading.Barrier`).
 
+use crate::coop;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -153,7 +154,15 @@ struct Wait<'a> {
 impl Future for Wait<'_> {
     type Output = BarrierWaitResult;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BarrierWaitResult> {
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BarrierWaitResult> {
+        // Every completed wait draws from the task's budget (see `coop`).
+        coop::poll_charged(cx, |cx| self.poll_uncharged(cx))
+    }
+}
+
+impl Wait<'_> {
+    fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BarrierWaitResult> {
         let barrier = self.barrier;
         let mut waiters = barrier.waiters.borrow_mut();
         match self.key {

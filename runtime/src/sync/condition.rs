@@ -240,7 +240,17 @@ struct Notified<'a> {
 impl Future for Notified<'_> {
     type Output = Notice;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Notice> {
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Notice> {
+        // Not charged: a notification is never ready on the first poll (which must register
+        // in the same poll that released the lock, or a notify could slip in between), so
+        // this always waits; the lock re-acquisition after it draws from the budget.
+        self.poll_uncharged(cx)
+    }
+}
+
+impl Notified<'_> {
+    fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Notice> {
         let mut waiters = self.cond.waiters.borrow_mut();
         match self.key {
             None => {

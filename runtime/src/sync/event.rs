@@ -1,5 +1,6 @@
 //! `Event`: a flag tasks can wait for (Python's `threading.Event`).
 
+use crate::coop;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
@@ -149,7 +150,15 @@ struct Wait<'a> {
 impl Future for Wait<'_> {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Every completed wait draws from the task's budget (see `coop`).
+        coop::poll_charged(cx, |cx| self.poll_uncharged(cx))
+    }
+}
+
+impl Wait<'_> {
+    fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let mut waiters = self.event.waiters.borrow_mut();
         match self.key {
             None if self.event.is_set.get() => Poll::Ready(()),

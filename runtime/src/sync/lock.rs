@@ -1,5 +1,6 @@
 //! `Lock<T>`: a fair async mutex for tasks on one loop (Python's `threading.Lock`).
 
+use crate::coop;
 use std::cell::{Cell, RefCell, RefMut};
 use std::fmt;
 use std::future::Future;
@@ -251,7 +252,15 @@ impl Future for Acquire<'_> {
     type Output = ();
 
     #[inline]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Every completed wait draws from the task's budget (see `coop`).
+        coop::poll_charged(cx, |cx| self.poll_uncharged(cx))
+    }
+}
+
+impl Acquire<'_> {
+    #[inline]
+    fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let raw = self.raw;
         match self.key {
             None => {

@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::waiters::WaiterList;
+use crate::coop;
 use crate::task::{self, Id};
 
 /// A re-entrant lock: the task that holds it may lock it again without deadlock (each
@@ -228,7 +229,15 @@ struct Acquire<'a, T: ?Sized> {
 impl<T: ?Sized> Future for Acquire<'_, T> {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Every completed wait draws from the task's budget (see `coop`).
+        coop::poll_charged(cx, |cx| self.poll_uncharged(cx))
+    }
+}
+
+impl<T: ?Sized> Acquire<'_, T> {
+    fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let lock = self.lock;
         match self.key {
             None => {

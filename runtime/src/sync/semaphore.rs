@@ -1,5 +1,6 @@
 //! `Semaphore`: a fair counting semaphore with RAII permits.
 
+use crate::coop;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
@@ -341,7 +342,18 @@ impl<'a> Future for Acquire<'a> {
     type Output = Result<Permit<'a>, AcquireError>;
 
     #[inline]
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Every completed wait draws from the task's budget (see `coop`).
+        coop::poll_charged(cx, |cx| self.poll_uncharged(cx))
+    }
+}
+
+impl<'a> Acquire<'a> {
+    #[inline]
+    fn poll_uncharged(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Permit<'a>, AcquireError>> {
         let sem = self.sem;
         let needed = self.needed;
         // Built only on the way out: a Permit gives its permits back when dropped.

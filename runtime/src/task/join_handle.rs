@@ -1,5 +1,6 @@
 //! `JoinHandle`, `AbortHandle` and `JoinError`.
 
+use crate::coop;
 use std::any::Any;
 use std::error::Error;
 use std::fmt;
@@ -109,7 +110,20 @@ impl<T> Unpin for JoinHandle<T> {}
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Every completed wait draws from the task's budget (see `coop`).
+        coop::poll_charged(cx, |cx| self.poll_uncharged(cx))
+    }
+}
+
+impl<T> JoinHandle<T> {
+    /// The poll without the budget charge, for `JoinSet`, which charges once per
+    /// `join_next` (charging each entry would make it re-poll a self-woken entry forever).
+    pub(crate) fn poll_uncharged(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, JoinError>> {
         let task = self.task;
         if task.state() & COMPLETE != 0 {
             let mut out: Poll<Result<T, JoinError>> = Poll::Pending;

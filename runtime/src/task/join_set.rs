@@ -9,6 +9,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use slab::Slab;
 
 use super::{spawn, AbortHandle, JoinError, JoinHandle};
+use crate::coop;
 
 /// A collection of spawned tasks, joined in the order they finish.
 ///
@@ -112,6 +113,16 @@ impl<T: 'static> JoinSet<T> {
 
     /// Poll form of [`join_next`](Self::join_next).
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        // One unit per result, like a `JoinHandle`; the entries are polled uncharged below,
+        // since an entry cut short by the budget would wake itself back onto `ready` and be
+        // popped again in this same loop.
+        coop::poll_charged(cx, |cx| self.poll_join_next_uncharged(cx))
+    }
+
+    fn poll_join_next_uncharged(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<T, JoinError>>> {
         loop {
             let next = {
                 let mut inner = self.notify.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -130,7 +141,7 @@ impl<T: 'static> JoinSet<T> {
                 continue;
             };
             let mut entry_cx = Context::from_waker(waker);
-            if let Poll::Ready(result) = Pin::new(handle).poll(&mut entry_cx) {
+            if let Poll::Ready(result) = Pin::new(handle).poll_uncharged(&mut entry_cx) {
                 self.entries.remove(next);
                 return Poll::Ready(Some(result));
             }

@@ -22,6 +22,7 @@ pub use join_set::JoinSet;
 pub use local::{AccessError, LocalKey, TaskLocalFuture};
 
 pub use crate::blocking::spawn_blocking;
+pub use crate::coop::{budget_remaining, unconstrained};
 
 use crate::context;
 use raw::TaskPtr;

@@ -23,3 +23,21 @@ pub use explore::{
     cancel_at_each_poll, explore, poll_then_drop, DropPoint, Explore, Failure, MAX_POLLS,
     SEEDS_ENV, SEED_ENV,
 };
+
+/// How many polls of the current runtime were cut short by the cooperative budget so far
+/// (the counter behind `RuntimeMetrics::budget_forced_yield_count`).
+///
+/// # Panics
+/// Outside a corio runtime.
+///
+/// ```
+/// corio_runtime::run(async {
+///     assert_eq!(corio_runtime::testing::budget_forced_yield_count(), 0);
+/// });
+/// ```
+#[track_caller]
+pub fn budget_forced_yield_count() -> u64 {
+    crate::context::expect_core("testing::budget_forced_yield_count", |core| {
+        core.forced_yield_count()
+    })
+}

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::Timers;
 use crate::context;
+use crate::coop;
 
 /// Wait until `duration` has passed (at 1 ms resolution, never early).
 ///
@@ -109,7 +110,15 @@ impl Sleep {
 impl Future for Sleep {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Every completed wait draws from the task's budget (see `coop`).
+        coop::poll_charged(cx, |cx| self.poll_uncharged(cx))
+    }
+}
+
+impl Sleep {
+    fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         match &self.entry {
             Some((timers, key)) => {
                 if timers.poll(*key, cx.waker()) {

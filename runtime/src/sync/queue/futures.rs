@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 use super::state::PutSlot;
 use super::storage::Storage;
 use super::GenericQueue;
+use crate::coop;
 use crate::sync::error::Closed;
 
 /// The pending part of [`GenericQueue::put`]: keeps the item until it is inserted.
@@ -23,7 +24,18 @@ impl<T, S: Storage<T>> Unpin for Put<'_, T, S> {}
 impl<T, S: Storage<T>> Future for Put<'_, T, S> {
     type Output = Result<(), Closed<T>>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // Every completed wait draws from the task's budget (see `coop`).
+        coop::poll_charged(cx, |cx| self.poll_uncharged(cx))
+    }
+}
+
+impl<T, S: Storage<T>> Put<'_, T, S> {
+    fn poll_uncharged(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), Closed<T>>> {
         let this = &mut *self;
         let item = &mut this.item;
         let key = &mut this.key;
@@ -101,7 +113,15 @@ pub(super) struct Get<'a, T, S: Storage<T>> {
 impl<T, S: Storage<T>> Future for Get<'_, T, S> {
     type Output = Option<T>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        // Every completed wait draws from the task's budget (see `coop`).
+        coop::poll_charged(cx, |cx| self.poll_uncharged(cx))
+    }
+}
+
+impl<T, S: Storage<T>> Get<'_, T, S> {
+    fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = &mut *self;
         let key = &mut this.key;
         this.queue.update(|s, wake| match *key {
@@ -163,7 +183,15 @@ pub(super) struct Join<'a, T, S: Storage<T>> {
 impl<T, S: Storage<T>> Future for Join<'_, T, S> {
     type Output = ();
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        // Every completed wait draws from the task's budget (see `coop`).
+        coop::poll_charged(cx, |cx| self.poll_uncharged(cx))
+    }
+}
+
+impl<T, S: Storage<T>> Join<'_, T, S> {
+    fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
         let key = &mut this.key;
         this.queue.update(|s, _| match *key {

@@ -1,0 +1,156 @@
+//! The cooperative budget: why one busy task cannot hold the loop.
+//!
+//! A cooperative loop is only as fair as its tasks. A task that awaits a socket whose buffer
+//! never empties, a `Queue` that always has room or an `Event` that stays set never sees
+//! `Pending`, so without help it would run until the data stops — seconds, while every other
+//! connection waits. Threads get fairness from the OS scheduler's preemption; corio gets it
+//! from a budget, as tokio's `coop` does:
+//!
+//! * each task poll (and each poll of the `block_on` future) starts with
+//!   `Builder::task_budget` units (default 128);
+//! * every corio await point that could complete without waiting — `io::Async` readiness and
+//!   `read_with`/`write_with` (so every socket operation), every `sync` primitive's wait,
+//!   `JoinHandle`, `spawn_blocking`'s handle and `sleep` — first draws one unit
+//!   ([`poll_charged`]); an operation that then returns `Pending` gives its unit back, so
+//!   only completed operations count;
+//! * at zero the operation returns `Pending` *before touching anything* (so cancel safety is
+//!   untouched: nothing was taken, granted or consumed) and wakes its task, which goes to
+//!   the back of the run queue. The next poll starts with a full budget.
+//!
+//! Outside a task poll (a foreign executor polling a corio future, destructors, the loop's
+//! own bookkeeping) and inside [`unconstrained`] no budget applies.
+//!
+//! Cost: one thread-local read and write per await point (a `Cell<u32>` with a const
+//! initialiser: a plain TLS access, no lazy-init check), no atomics, no syscalls.
+
+use std::cell::Cell;
+use std::future::{poll_fn, Future};
+use std::pin::pin;
+use std::task::{Context, Poll};
+
+use crate::context;
+
+/// Budget units a task poll starts with unless `Builder::task_budget` says otherwise.
+pub(crate) const DEFAULT_TASK_BUDGET: u32 = 128;
+
+/// "No budget applies": outside task polls and inside `unconstrained`. Never decremented.
+pub(crate) const UNCONSTRAINED: u32 = u32::MAX;
+
+thread_local! {
+    static BUDGET: Cell<u32> = const { Cell::new(UNCONSTRAINED) };
+}
+
+/// Restores the budget that was in force before a `with_budget` call, even on unwind (the
+/// `block_on` future's panic propagates through it).
+struct Restore(u32);
+
+impl Drop for Restore {
+    #[inline]
+    fn drop(&mut self) {
+        BUDGET.with(|b| b.set(self.0));
+    }
+}
+
+/// Run `f` (one poll) with `budget` units, then restore whatever was in force before.
+#[inline]
+pub(crate) fn with_budget<R>(budget: u32, f: impl FnOnce() -> R) -> R {
+    let _restore = Restore(BUDGET.with(|b| b.replace(budget)));
+    f()
+}
+
+/// Draw one unit, or — at zero — wake the task (it is queued at the back) and say `Pending`.
+#[inline]
+pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
+    BUDGET.with(|b| {
+        let left = b.get();
+        if left == 0 {
+            exhausted(cx);
+            return Poll::Pending;
+        }
+        if left != UNCONSTRAINED {
+            b.set(left - 1);
+        }
+        Poll::Ready(())
+    })
+}
+
+/// Give back the unit drawn by `poll_proceed` for an operation that ended up `Pending`.
+#[inline]
+pub(crate) fn refund() {
+    BUDGET.with(|b| {
+        let left = b.get();
+        if left != UNCONSTRAINED {
+            b.set(left + 1);
+        }
+    });
+}
+
+#[cold]
+#[inline(never)]
+fn exhausted(cx: &mut Context<'_>) {
+    // Same-thread wakes of a task or of the `block_on` future only push onto the local run
+    // queue: a forced yield costs no syscall.
+    cx.waker().wake_by_ref();
+    context::with_core(|core| core.count_forced_yield());
+}
+
+/// Poll an await point under the budget: draw a unit first (returning `Pending` at zero,
+/// before `poll` runs), give it back if `poll` ends up `Pending`.
+#[inline]
+pub(crate) fn poll_charged<T>(
+    cx: &mut Context<'_>,
+    poll: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+) -> Poll<T> {
+    if poll_proceed(cx).is_pending() {
+        return Poll::Pending;
+    }
+    let out = poll(cx);
+    if out.is_pending() {
+        refund();
+    }
+    out
+}
+
+/// Units left in the running poll's budget (`None` when no budget applies).
+///
+/// ```
+/// corio_runtime::run(async {
+///     let left = corio_runtime::task::budget_remaining().unwrap();
+///     let q = corio_runtime::sync::Queue::new();
+///     q.put(1).await.unwrap();
+///     assert_eq!(corio_runtime::task::budget_remaining(), Some(left - 1));
+/// });
+/// assert_eq!(corio_runtime::task::budget_remaining(), None);
+/// ```
+pub fn budget_remaining() -> Option<u32> {
+    BUDGET.with(|b| match b.get() {
+        UNCONSTRAINED => None,
+        left => Some(left),
+    })
+}
+
+/// Run `future` outside the cooperative budget: the corio operations it awaits never force
+/// a yield, and they draw nothing from the enclosing task's budget.
+///
+/// For a future that must not be interrupted between two ready operations (a short
+/// critical sequence); a loop that never waits inside it holds the whole loop again, which
+/// is exactly what the budget exists to prevent — use it sparingly.
+///
+/// ```
+/// use corio_runtime::sync::Event;
+/// corio_runtime::run(async {
+///     let ev = Event::new();
+///     ev.set();
+///     corio_runtime::task::unconstrained(async {
+///         // 10,000 ready waits, no forced yield in between.
+///         for _ in 0..10_000 {
+///             ev.wait().await;
+///         }
+///     })
+///     .await;
+/// });
+/// ```
+pub async fn unconstrained<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    poll_fn(|cx| with_budget(UNCONSTRAINED, || future.as_mut().poll(cx))).await
+}
