@@ -18,16 +18,18 @@
 # Exit status: 0 when every server met the target, 1 when one missed it (or would not start,
 # or could not be measured), 2 on bad arguments.
 #
-# Usage: bash scripts/canary.sh [--secs N] [--servers http_hello,mini_redis,echo] [--no-build]
+# Usage: bash scripts/canary.sh [--secs N] [--runs N] [--servers http_hello,mini_redis,echo] [--no-build]
+#        (--runs N: measure each server N times, a fresh server each time; one row per run)
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
 SECS=5
+RUNS=1
 SERVERS="http_hello,mini_redis,echo"
 BUILD=1
 TARGET_MS=50
 usage() {
-    echo "usage: bash scripts/canary.sh [--secs N] [--servers http_hello,mini_redis,echo] [--no-build]" >&2
+    echo "usage: bash scripts/canary.sh [--secs N] [--runs N] [--servers http_hello,mini_redis,echo] [--no-build]" >&2
     exit 2
 }
 while [ $# -gt 0 ]; do
@@ -35,6 +37,11 @@ while [ $# -gt 0 ]; do
     --secs)
         [ $# -ge 2 ] || usage
         SECS=$2
+        shift 2
+        ;;
+    --runs)
+        [ $# -ge 2 ] || usage
+        RUNS=$2
         shift 2
         ;;
     --servers)
@@ -55,6 +62,10 @@ while [ $# -gt 0 ]; do
 done
 if ! [[ "$SECS" =~ ^[0-9]+$ ]] || [ "$SECS" -lt 1 ] || [ "$SECS" -gt 600 ]; then
     echo "canary: --secs takes whole seconds from 1 to 600, not '$SECS'" >&2
+    exit 2
+fi
+if ! [[ "$RUNS" =~ ^[0-9]+$ ]] || [ "$RUNS" -lt 1 ] || [ "$RUNS" -gt 20 ]; then
+    echo "canary: --runs takes a count from 1 to 20, not '$RUNS'" >&2
     exit 2
 fi
 IFS=',' read -r -a WANTED <<<"$SERVERS"
@@ -188,17 +199,24 @@ measure() {
     rps=$(awk -v r="$(field hog_replies_per_sec "$json")" 'BEGIN { printf "%.0f", r }')
     [ "${stuck:-0}" != 0 ] && extra="$extra; $stuck round trip(s) unanswered at the end (max is a lower bound)"
     [ "$errors" != 0 ] && extra="$extra; $errors connection error(s)"
+    local stall
+    stall=$(field client_stall_max_us "$json")
+    if awk -v s="${stall:-0}" 'BEGIN { exit !(s > 10000) }'; then
+        extra="$extra; the client itself stalled up to $(ms "$stall") ms (busy machine)"
+    fi
     ROWS+=("$(printf '%-11s %10s %10s %10s  %-4s %s' "$name" "$(ms "$(field p50_us "$json")")" \
         "$(ms "$(field p99_us "$json")")" "$(ms "$(field max_us "$json")")" "$verdict" \
         "($(field canary_round_trips "$json") round trips; hog $rps replies/s$extra)")")
 }
 
-for s in "${WANTED[@]}"; do
-    case "$s" in
-    http_hello) measure http_hello http 28080 ;;
-    mini_redis) measure mini_redis redis 26379 ;;
-    echo) measure echo echo 27000 ;;
-    esac
+for run in $(seq 1 "$RUNS"); do
+    for s in "${WANTED[@]}"; do
+        case "$s" in
+        http_hello) measure http_hello http 28080 ;;
+        mini_redis) measure mini_redis redis 26379 ;;
+        echo) measure echo echo 27000 ;;
+        esac
+    done
 done
 
 echo

@@ -75,6 +75,12 @@ pub fn run(args: &CanaryArgs) -> Result<(), BenchError> {
         "; hog {:.0} replies/s, {:.1} MiB/s",
         outcome.hog_replies_per_sec, outcome.hog_mib_per_sec
     );
+    if outcome.client_stall_max_us > 10_000.0 {
+        line += &format!(
+            "; the canary thread itself stalled up to {:.1} ms (busy machine)",
+            outcome.client_stall_max_us / 1000.0
+        );
+    }
     if let Some(err) = &outcome.first_error {
         line += &format!(
             "; {} canary / {} hog errors (first: {err})",

@@ -90,6 +90,10 @@ pub struct FairOutcome {
     /// Hog connections that failed (or that the server closed) in the run; a failed hog
     /// stops hogging.
     pub hog_errors: u64,
+    /// The longest a canary's pause between round trips overran `--interval` in the window,
+    /// microseconds: time the client thread itself did not run (a busy machine). When it
+    /// is near the max round trip, the client, not the server, made the tail.
+    pub client_stall_max_us: f64,
     /// The first error any connection saw, if one did.
     pub first_error: Option<String>,
     /// Actual window length, seconds.
@@ -122,6 +126,7 @@ struct Control {
     setup_error: Mutex<Option<String>>,
     first_error: Mutex<Option<String>>,
     stuck: AtomicU64,
+    client_stall_max_ns: AtomicU64,
     canary_errors: AtomicU64,
     hog_errors: AtomicU64,
     hog_replies: AtomicU64,
@@ -182,6 +187,7 @@ pub fn run(
         hog_replies_per_sec: hog_replies as f64 / secs,
         hog_mib_per_sec: hog_bytes as f64 / secs / (1024.0 * 1024.0),
         hog_errors: ctl.hog_errors.load(Relaxed),
+        client_stall_max_us: us(ctl.client_stall_max_ns.load(Relaxed)),
         first_error: Control::read(&ctl.first_error),
         secs,
         server_cpu_util: None,
@@ -401,7 +407,13 @@ fn canary(spec: &FairSpec, ctl: &Control) -> Histogram<u64> {
                 continue;
             }
         }
+        let pause = Instant::now();
         std::thread::sleep(spec.interval);
+        if ctl.measuring.load(Relaxed) {
+            let over = pause.elapsed().saturating_sub(spec.interval);
+            let ns = over.as_nanos().min(u64::MAX as u128) as u64;
+            ctl.client_stall_max_ns.fetch_max(ns, Relaxed);
+        }
     }
     hist
 }

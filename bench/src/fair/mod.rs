@@ -248,6 +248,7 @@ fn median_outcome(samples: &[FairOutcome]) -> Option<FairOutcome> {
         hog_replies_per_sec: f(&|s| s.hog_replies_per_sec)?,
         hog_mib_per_sec: f(&|s| s.hog_mib_per_sec)?,
         hog_errors: n(&|s| s.hog_errors)?,
+        client_stall_max_us: f(&|s| s.client_stall_max_us)?,
         first_error: samples.iter().find_map(|s| s.first_error.clone()),
         secs: f(&|s| s.secs)?,
         server_cpu_util: opt(&|s| s.server_cpu_util),

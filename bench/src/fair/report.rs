@@ -7,6 +7,9 @@ use std::path::Path;
 
 use super::{FairCell, FairReport};
 
+/// A canary pause overrun (µs) above which the table says the client was starved.
+const CLIENT_STALL_US: f64 = 10_000.0;
+
 /// The table, its setup line, and notes.
 pub fn markdown(report: &FairReport) -> String {
     let mut s = String::new();
@@ -136,6 +139,12 @@ fn notes(report: &FairReport) -> Vec<String> {
                 notes.push(format!(
                     "{} {}: {} canary round trip(s) were still unanswered when the window closed; they count at the age they reached, so the max is a lower bound",
                     cell.workload, cell.variant, m.stuck_at_end
+                ));
+            }
+            if m.client_stall_max_us > CLIENT_STALL_US {
+                notes.push(format!(
+                    "{} {}: a canary thread itself went {} ms without running (a busy machine): up to that much of its tail is the client's",
+                    cell.workload, cell.variant, ms(m.client_stall_max_us)
                 ));
             }
             if let Some(err) = &m.first_error {
