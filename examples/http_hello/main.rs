@@ -1,12 +1,15 @@
 //! HTTP/1.1 "Hello, World!" server in the TechEmpower plaintext style: keep-alive,
-//! pipelining, `GET /` answers `Hello, World!`, anything else `404`.
+//! pipelining, `GET /` (or `GET http://host/`) answers `Hello, World!`, anything else `404`.
 //!
 //! Malformed requests get `400` (oversized heads `431`) and the connection closes; idle
-//! connections close after `--idle-timeout-ms` (default 10000). See `server.rs` for every
-//! edge case and `parse.rs` for the request-head parser.
+//! connections close after `--idle-timeout-ms` (default 10000); a head must be complete
+//! within that of its first byte, and a body within that of its head plus one second per
+//! `--min-body-rate` bytes (default 1024). A pipelining client is answered 128 requests per
+//! turn of the loop. See `server.rs` for every edge case and bound, `parse.rs` for the
+//! request-head parser.
 //!
 //! Run:    cargo run --release --example http_hello [ADDR] [--idle-timeout-ms N]
-//!                                                         (default 127.0.0.1:8080)
+//!                   [--min-body-rate BYTES_PER_S]         (default 127.0.0.1:8080)
 //! Drive:  curl -v http://127.0.0.1:8080/                  (200 Hello, World!)
 //!         curl -v http://127.0.0.1:8080/nope              (404)
 //!         wrk -t1 -c50 -d5s http://127.0.0.1:8080/        (keep-alive load)
@@ -21,7 +24,9 @@ use std::time::Duration;
 
 use corio::net::TcpListener;
 
-const USAGE: &str = "usage: http_hello [ADDR] [--idle-timeout-ms N]   (default 127.0.0.1:8080)";
+const USAGE: &str =
+    "usage: http_hello [ADDR] [--idle-timeout-ms N] [--min-body-rate BYTES_PER_S]   \
+                     (default 127.0.0.1:8080, 10000 ms, 1024 B/s)";
 
 #[corio::main]
 async fn main() {
@@ -52,28 +57,37 @@ async fn main() {
     }
 }
 
-/// `[ADDR] [--idle-timeout-ms N]` or `--idle-timeout-ms=N`, in any order.
+/// `[ADDR] [--idle-timeout-ms N] [--min-body-rate N]`, also as `--flag=N`, in any order.
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, server::Config), String> {
     let mut addr = None;
     let mut config = server::Config::default();
     while let Some(arg) = args.next() {
-        let value = if arg == "--idle-timeout-ms" {
-            Some(args.next().ok_or("--idle-timeout-ms needs a value")?)
-        } else {
-            arg.strip_prefix("--idle-timeout-ms=").map(str::to_owned)
-        };
-        if let Some(value) = value {
-            let ms: u64 = value
-                .parse()
-                .map_err(|_| format!("--idle-timeout-ms: not a number of milliseconds: {value}"))?;
-            config.idle_timeout = Duration::from_millis(ms);
-        } else if arg == "-h" || arg == "--help" {
+        if arg == "-h" || arg == "--help" {
             println!("{USAGE}");
             std::process::exit(0);
-        } else if arg.starts_with('-') || addr.is_some() {
-            return Err(format!("unexpected argument: {arg}"));
-        } else {
+        }
+        if !arg.starts_with('-') {
+            if addr.is_some() {
+                return Err(format!("unexpected argument: {arg}"));
+            }
             addr = Some(arg);
+            continue;
+        }
+        let (flag, value) = match arg.split_once('=') {
+            Some((flag, value)) => (flag.to_owned(), value.to_owned()),
+            None if arg == "--idle-timeout-ms" || arg == "--min-body-rate" => {
+                let value = args.next().ok_or(format!("{arg} needs a value"))?;
+                (arg, value)
+            }
+            None => return Err(format!("unexpected argument: {arg}")),
+        };
+        let n: u64 = value
+            .parse()
+            .map_err(|_| format!("{flag}: not a non-negative integer: {value}"))?;
+        match flag.as_str() {
+            "--idle-timeout-ms" => config.idle_timeout = Duration::from_millis(n),
+            "--min-body-rate" => config.min_body_rate = n,
+            _ => return Err(format!("unexpected argument: {flag}")),
         }
     }
     Ok((addr.unwrap_or_else(|| "127.0.0.1:8080".to_owned()), config))

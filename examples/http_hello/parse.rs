@@ -88,13 +88,123 @@ pub struct Request<'a> {
 }
 
 impl Request<'_> {
-    /// The path of the target: everything before a `?`.
+    /// The target up to its `?`, as sent (a prefix of [`Request::target`]). To route, use
+    /// [`Request::target_form`], which also understands absolute-form.
+    #[allow(dead_code)] // The server routes by `target_form`; tests and the fuzzer use this.
     pub fn path(&self) -> &[u8] {
         match self.target.iter().position(|&b| b == b'?') {
             Some(q) => &self.target[..q],
             None => self.target,
         }
     }
+
+    /// Which of the four forms of RFC 9112 §3.2 the target takes, checked against the
+    /// method (authority-form is for `CONNECT` only, asterisk-form for `OPTIONS` only).
+    pub fn target_form(&self) -> TargetForm<'_> {
+        target_form(self.method, self.target)
+    }
+}
+
+/// A request target, classified (RFC 9112 §3.2). Only the parts routing needs are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetForm<'a> {
+    /// `/path?query` (origin-form), or `http(s)://host[:port][/path][?query]`
+    /// (absolute-form, which a server must accept although clients send it to proxies):
+    /// the path, without the query; `/` for an absolute-form target with an empty path.
+    Path(&'a [u8]),
+    /// A well-formed absolute URI of another scheme (`ftp://...`, `urn:...`): nothing this
+    /// server has, but not a malformed request either.
+    OtherScheme,
+    /// `host:port` of a `CONNECT` (authority-form).
+    Authority(&'a [u8]),
+    /// `*` of an `OPTIONS` (asterisk-form): the server as a whole.
+    Asterisk,
+    /// None of the forms, or a form the method may not use: answer 400.
+    Invalid,
+}
+
+/// Classify `target` as sent with `method`; see [`TargetForm`].
+pub fn target_form<'a>(method: &[u8], target: &'a [u8]) -> TargetForm<'a> {
+    let connect = method == b"CONNECT";
+    if connect {
+        // RFC 9112 §3.2.3: CONNECT takes authority-form and nothing else.
+        return if is_authority_form(target) {
+            TargetForm::Authority(target)
+        } else {
+            TargetForm::Invalid
+        };
+    }
+    if target.first() == Some(&b'/') {
+        return TargetForm::Path(before_query(target));
+    }
+    if target == b"*" {
+        return if method == b"OPTIONS" {
+            TargetForm::Asterisk
+        } else {
+            TargetForm::Invalid
+        };
+    }
+    let Some(colon) = target.iter().position(|&b| b == b':') else {
+        return TargetForm::Invalid;
+    };
+    let (scheme, rest) = (&target[..colon], &target[colon + 1..]);
+    if !is_scheme(scheme) || is_authority_form(target) {
+        // `host:port` with a method other than CONNECT, or no URI at all.
+        return TargetForm::Invalid;
+    }
+    if !scheme.eq_ignore_ascii_case(b"http") && !scheme.eq_ignore_ascii_case(b"https") {
+        return TargetForm::OtherScheme;
+    }
+    // http(s) URIs have `//authority` (RFC 9110 §4.2.1) with a non-empty host; userinfo is
+    // deprecated there (§4.2.4) and a classic way to disguise a host, so it is refused.
+    let Some(after) = rest.strip_prefix(b"//") else {
+        return TargetForm::Invalid;
+    };
+    let end = after
+        .iter()
+        .position(|&b| b == b'/' || b == b'?')
+        .unwrap_or(after.len());
+    let authority = &after[..end];
+    let host_empty = authority.is_empty() || authority[0] == b':';
+    if host_empty || authority.contains(&b'@') {
+        return TargetForm::Invalid;
+    }
+    match after[end..].first() {
+        Some(b'/') => TargetForm::Path(before_query(&after[end..])),
+        // An empty path is "/" (RFC 9112 §3.2.2).
+        _ => TargetForm::Path(b"/"),
+    }
+}
+
+fn before_query(target: &[u8]) -> &[u8] {
+    match target.iter().position(|&b| b == b'?') {
+        Some(q) => &target[..q],
+        None => target,
+    }
+}
+
+/// `scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )` (RFC 3986 §3.1).
+fn is_scheme(s: &[u8]) -> bool {
+    s.first().is_some_and(u8::is_ascii_alphabetic)
+        && s.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+}
+
+/// `host:port` (RFC 9112 §3.2.3): a bracketed IP literal or a name without `/`, `?`, `@`,
+/// then `:` and 1 to 5 digits.
+fn is_authority_form(target: &[u8]) -> bool {
+    let Some(colon) = target.iter().rposition(|&b| b == b':') else {
+        return false;
+    };
+    let (host, port) = (&target[..colon], &target[colon + 1..]);
+    let port_ok = (1..=5).contains(&port.len()) && port.iter().all(u8::is_ascii_digit);
+    let host_ok = match host {
+        [b'[', inner @ .., b']'] => inner
+            .iter()
+            .all(|&b| b.is_ascii_hexdigit() || b":.".contains(&b)),
+        _ => !host.is_empty() && host.iter().all(|&b| !b"/?@#[]:".contains(&b)),
+    };
+    port_ok && host_ok
 }
 
 /// The validated header lines of a [`Request`], iterated as `(name, value)` pairs with the

@@ -1,26 +1,46 @@
-//! The HTTP/1.1 connection loop: keep-alive, pipelining, idle timeout, errors then close.
+//! The HTTP/1.1 connection loop: keep-alive, pipelining, deadlines, errors then close.
 //!
 //! A connection holds no buffer while it waits: it awaits `readable()`, then `try_read`s into
-//! one input buffer shared by the whole loop, answers every complete request found there into
-//! one shared output buffer, and sends all those answers with one `send`. Only two things give
+//! one input buffer shared by the whole loop, answers the complete requests found there into
+//! one shared output buffer, and sends those answers with one `send`. Only three things give
 //! a connection memory of its own: a request head split across reads (its start is kept until
-//! the rest arrives) and answers the client is too slow to take (kept until they drain).
+//! the rest arrives), pipelined requests left for its next turn (below), and answers the
+//! client is too slow to take (kept until they drain).
 //!
 //! Behaviour at the edges:
-//! * `GET /` (any query string) is `200 Hello, World!`; every other request is `404`.
+//! * `GET /` (any query string) is `200 Hello, World!`; every other request is `404`. The
+//!   target may be in origin-form (`/path`) or absolute-form (`http://host[:port]/path`,
+//!   `https://...`; RFC 9112 §3.2.2: a server must accept it), routed by its path. A target
+//!   in no form of RFC 9112 §3.2 for its method gets `400`; `CONNECT host:port` gets `501`
+//!   (this is no proxy).
 //! * A request body announced by `Content-Length` is skipped without being buffered; one
 //!   sent with `Transfer-Encoding` cannot be framed without decoding it, so it gets `501` and
 //!   the connection closes.
 //! * A malformed head gets `400` (`505` for an unknown HTTP version, `431` when it is larger
 //!   than [`Limits::max_head`] or has too many headers), then the connection closes: the
 //!   position of the next request is unknowable after a bad one.
-//! * A connection on which nothing arrives for [`Config::idle_timeout`] is closed; so is one
-//!   that takes longer than that to accept our pending answers (a client that never reads).
 //! * Closing after an error answer is a "lingering close": shut the write side down, then
 //!   read and discard for a moment, so the client's unread requests do not make the kernel
 //!   answer with a reset that would destroy the error response before the client reads it.
+//!
+//! # What one client can make the server hold
+//! * **Time.** A connection on which nothing arrives for [`Config::idle_timeout`] is closed;
+//!   so is one that takes longer than that to accept pending answers (a client that never
+//!   reads). A request head must be complete within one idle timeout of its first byte
+//!   (nginx's `client_header_timeout`), and a body within one idle timeout of its head plus
+//!   one second per [`Config::min_body_rate`] bytes received (Kestrel's minimum data rate):
+//!   a slow loris dripping a byte now and then is cut although each byte is "activity".
+//!   Either deadline closes the connection without an answer (the head's request has none
+//!   yet; the body's request was answered at its head).
+//! * **Memory.** Input held: at most `max(READ_BUF, max_head)` (64 KiB); answers held: at
+//!   most one batch ([`MAX_BATCH_BYTES`] plus one answer), because no further request is
+//!   answered until they are sent. Bodies are counted, never stored.
+//! * **Loop share.** One turn of a connection answers at most [`MAX_BATCH_REQUESTS`]
+//!   requests or [`MAX_BATCH_BYTES`] of answers, then sends them and yields before answering
+//!   the rest of what it read: a client pipelining thousands of requests per read gets
+//!   them answered in turns, between which every other connection runs.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::io::{self, ErrorKind};
 use std::net::Shutdown;
@@ -33,14 +53,19 @@ use corio::net::{TcpListener, TcpStream};
 use corio::time::{sleep_until, timeout, Sleep};
 
 use super::date;
-use super::parse::{parse_request_with, Body, Limits, Request, Version};
+use super::parse::{parse_request_with, Body, Limits, Request, TargetForm, Version};
 
 /// Server settings.
 #[derive(Debug, Clone)]
 pub struct Config {
     /// Close a connection on which nothing arrives for this long (also the longest a client
-    /// may take to accept pending answers). Default 10 s.
+    /// may take to accept pending answers, and the grace for a head and a body; see the
+    /// module docs). Default 10 s.
     pub idle_timeout: Duration,
+    /// The slowest average a body may arrive at, in bytes per second, beyond its grace of one
+    /// `idle_timeout`; 0 gives no allowance (a body must arrive within the grace). Default
+    /// 1024.
+    pub min_body_rate: u64,
     /// Head size limits; larger heads get 431.
     pub limits: Limits,
 }
@@ -49,10 +74,16 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             idle_timeout: Duration::from_secs(10),
+            min_body_rate: 1024,
             limits: Limits::DEFAULT,
         }
     }
 }
+
+/// Most requests answered in one turn of a connection.
+pub const MAX_BATCH_REQUESTS: usize = 128;
+/// A turn stops answering once its answers pass this many bytes.
+pub const MAX_BATCH_BYTES: usize = 32 * 1024;
 
 /// Bytes of the loop-wide input buffer: one read takes at most this much.
 const READ_BUF: usize = 64 * 1024;
@@ -71,6 +102,15 @@ thread_local! {
         input: vec![0; READ_BUF],
         output: Vec::with_capacity(READ_BUF),
     });
+    /// Requests answered on this thread, for [`answered`].
+    static ANSWERED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// How many requests (errors included) this thread's connections have answered so far:
+/// for tests and the curious; one thread-local add per answer.
+#[allow(dead_code)] // Read by the tests, not by the binary.
+pub fn answered() -> u64 {
+    ANSWERED.with(Cell::get)
 }
 
 /// Accept connections on `listener` forever, serving each in a task of its own.
@@ -95,20 +135,56 @@ pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
     }
 }
 
-/// What a connection keeps between reads; empty (no heap) while idle.
+/// What a connection keeps between turns; empty (no heap) while idle.
 #[derive(Default)]
 struct Conn {
-    /// The start of a request head that has not fully arrived yet.
-    partial: Vec<u8>,
-    /// Body bytes still to be skipped before the next request begins.
-    skip: u64,
+    /// Input not answered yet, from `start` on: the start of a head that has not fully
+    /// arrived, or (when `more`) requests left for the next turn by the batch bounds.
+    held: Vec<u8>,
+    start: usize,
+    /// `held` has requests to answer before reading again.
+    more: bool,
+    /// The body being skipped, if any.
+    body: Skipping,
 }
 
-/// What one wake-up of a connection led to.
+/// The body of the last request, skipped as it arrives (counted, never stored).
+#[derive(Default)]
+struct Skipping {
+    /// Bytes still to be skipped before the next request begins.
+    left: u64,
+    /// While `left > 0`: when its head was answered, and how much of it has arrived.
+    since: Option<(Instant, u64)>,
+}
+
+impl Conn {
+    fn held(&self) -> &[u8] {
+        &self.held[self.start..]
+    }
+
+    /// Keep `rest` as the unanswered input (from the shared buffer).
+    fn hold(&mut self, rest: &[u8]) {
+        self.held.clear();
+        self.start = 0;
+        self.held.extend_from_slice(rest);
+    }
+
+    /// `n` held bytes were answered.
+    fn release(&mut self, n: usize) {
+        self.start += n;
+        if self.start >= self.held.len() {
+            // Back to holding nothing while idle.
+            self.held = Vec::new();
+            self.start = 0;
+        }
+    }
+}
+
+/// What one turn of a connection led to.
 enum Step {
     /// Nothing to read after all (a spurious wake-up).
     Nothing,
-    /// Bytes were read and all answers sent: wait for more.
+    /// Bytes were read (or held ones answered) and all answers sent.
     Progress,
     /// The client closed its side.
     Eof,
@@ -125,30 +201,63 @@ async fn connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
     let mut conn = Conn::default();
     let idle = config.idle_timeout;
     let mut last_active = Instant::now();
-    // When the first bytes of a still-incomplete request head arrived. The head must be
-    // complete within one idle timeout of that (nginx's `client_header_timeout`), so a
-    // slow-loris client dripping a byte now and then is cut although each byte is "activity".
+    // When the first bytes of a still-incomplete request head arrived (see the module docs).
     let mut head_started: Option<Instant> = None;
     // One timer per idle period, not per request: when it fires early (there was activity
     // since it was set) it is moved to the new deadline instead of closing.
     let mut idle_timer = sleep_until(last_active + idle);
+    // What this task may still answer before it next lets the loop run others: the batch
+    // bounds count per poll of the task, not per turn (a turn that finishes held requests
+    // may be followed at once by one that reads more).
+    let mut quota = Quota::FULL;
     loop {
-        if !readable_or_idle(&stream, &mut idle_timer).await? {
-            let deadline = head_started.unwrap_or(last_active) + idle;
-            if Instant::now() >= deadline {
-                return Ok(());
-            }
-            idle_timer.reset(deadline);
-            continue;
+        if quota.is_spent() {
+            corio::task::yield_now().await;
+            quota = Quota::FULL;
         }
-        let step =
-            SCRATCH.with(|s| on_readable(&stream, &mut s.borrow_mut(), &mut conn, config))?;
+        let step = if conn.more {
+            // Answer what is held without reading.
+            SCRATCH.with(|s| {
+                turn(
+                    &stream,
+                    &mut s.borrow_mut(),
+                    &mut conn,
+                    config,
+                    false,
+                    &mut quota,
+                )
+            })?
+        } else {
+            let (readable, waited) = readable_or_idle(&stream, &mut idle_timer).await?;
+            if waited {
+                quota = Quota::FULL;
+            }
+            if !readable {
+                let deadline = deadline(&conn, head_started, last_active, config);
+                if Instant::now() >= deadline {
+                    return Ok(());
+                }
+                idle_timer.reset(deadline);
+                continue;
+            }
+            SCRATCH.with(|s| {
+                turn(
+                    &stream,
+                    &mut s.borrow_mut(),
+                    &mut conn,
+                    config,
+                    true,
+                    &mut quota,
+                )
+            })?
+        };
         match step {
             Step::Nothing => {}
             Step::Progress => {
                 last_active = Instant::now();
+                let incomplete_head = !conn.more && !conn.held().is_empty();
                 head_started = match head_started {
-                    _ if conn.partial.is_empty() => None,
+                    _ if !incomplete_head => None,
                     None => Some(last_active),
                     started => started,
                 };
@@ -169,61 +278,120 @@ async fn connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
     }
 }
 
-/// Wait until the stream is readable (`true`) or the idle timer fires (`false`).
-async fn readable_or_idle(stream: &TcpStream, idle_timer: &mut Sleep) -> io::Result<bool> {
+/// When the connection is cut if nothing more happens: the idle deadline, or the earlier
+/// deadline of an unfinished head or body (see the module docs).
+fn deadline(
+    conn: &Conn,
+    head_started: Option<Instant>,
+    last_active: Instant,
+    config: &Config,
+) -> Instant {
+    let idle = config.idle_timeout;
+    let mut deadline = head_started.unwrap_or(last_active) + idle;
+    if let Some((started, received)) = conn.body.since {
+        let allowance = match config.min_body_rate {
+            0 => Duration::ZERO,
+            rate => {
+                let nanos = u128::from(received) * 1_000_000_000 / u128::from(rate);
+                Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+            }
+        };
+        deadline = deadline.min(started + idle + allowance);
+    }
+    deadline
+}
+
+/// Wait until the stream is readable (`true`) or the idle timer fires (`false`); also say
+/// whether the task had to wait (so other tasks ran meanwhile).
+async fn readable_or_idle(stream: &TcpStream, idle_timer: &mut Sleep) -> io::Result<(bool, bool)> {
+    let mut waited = false;
     poll_fn(|cx| {
         if let Poll::Ready(r) = stream.poll_read_ready(cx) {
-            return Poll::Ready(r.map(|()| true));
+            return Poll::Ready(r.map(|()| (true, waited)));
         }
-        Pin::new(&mut *idle_timer).poll(cx).map(|()| Ok(false))
+        if Pin::new(&mut *idle_timer).poll(cx).is_ready() {
+            return Poll::Ready(Ok((false, waited)));
+        }
+        waited = true;
+        Poll::Pending
     })
     .await
 }
 
-/// Read once, answer every complete request, send the answers. Synchronous: runs while the
-/// loop-wide buffers are borrowed.
-fn on_readable(
+/// What one poll of a connection's task may still answer (see [`MAX_BATCH_REQUESTS`]).
+#[derive(Debug, Clone, Copy)]
+struct Quota {
+    requests: usize,
+    bytes: usize,
+}
+
+impl Quota {
+    const FULL: Quota = Quota {
+        requests: MAX_BATCH_REQUESTS,
+        bytes: MAX_BATCH_BYTES,
+    };
+
+    fn is_spent(&self) -> bool {
+        self.requests == 0 || self.bytes == 0
+    }
+}
+
+/// One turn: read once (if `read`), answer as many of the complete requests held and read
+/// as `quota` allows, send the answers. Synchronous: runs while the loop-wide buffers are
+/// borrowed.
+fn turn(
     stream: &TcpStream,
     scratch: &mut Scratch,
     conn: &mut Conn,
     config: &Config,
+    read: bool,
+    quota: &mut Quota,
 ) -> io::Result<Step> {
-    let n = match stream.try_read(&mut scratch.input) {
-        Ok(0) => return Ok(Step::Eof),
-        Ok(n) => n,
-        Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(Step::Nothing),
-        Err(e) => return Err(e),
+    let n = if read {
+        match stream.try_read(&mut scratch.input) {
+            Ok(0) => return Ok(Step::Eof),
+            Ok(n) => n,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(Step::Nothing),
+            Err(e) => return Err(e),
+        }
+    } else {
+        0
     };
     let Scratch { input, output } = scratch;
     output.clear();
-    // Parse straight from the shared buffer unless a head was left incomplete last time.
-    let from_partial = !conn.partial.is_empty();
-    if from_partial {
-        conn.partial.extend_from_slice(&input[..n]);
+    // Parse straight from the shared buffer unless input is held from before. (Reading
+    // happens only when nothing is left for a next turn, so what is held then is an
+    // incomplete head, under `max_head`: cheap to move to the front and append to.)
+    let from_held = !conn.held().is_empty();
+    if from_held && n > 0 {
+        conn.held.drain(..conn.start);
+        conn.start = 0;
+        conn.held.extend_from_slice(&input[..n]);
     }
-    let data: &[u8] = if from_partial {
-        &conn.partial
+    let data: &[u8] = if from_held {
+        &conn.held[conn.start..]
     } else {
         &input[..n]
     };
-    // One clock read per batch of pipelined requests, not per answer.
+    // One clock read and one Date per batch of pipelined requests, not per answer.
     let date = date::now();
     let batch = Batch {
         out: output,
         date: &date,
+        answered: 0,
     };
-    let (consumed, close) = answer_all(data, &mut conn.skip, batch, &config.limits);
+    let now = Instant::now();
+    let (consumed, end) = answer_batch(data, &mut conn.body, batch, &config.limits, now, quota);
+    let close = end == End::Close;
     if close {
-        conn.partial = Vec::new();
-    } else if from_partial {
-        conn.partial.drain(..consumed);
-        if conn.partial.is_empty() {
-            // Back to holding nothing while idle.
-            conn.partial = Vec::new();
-        }
+        conn.held = Vec::new();
+        conn.start = 0;
+    } else if from_held {
+        conn.release(consumed);
     } else if consumed < n {
-        conn.partial.extend_from_slice(&input[consumed..n]);
+        conn.hold(&input[consumed..n]);
     }
+    conn.more = end == End::More;
     let mut sent = 0;
     while sent < output.len() {
         match stream.try_write(&output[sent..]) {
@@ -238,38 +406,85 @@ fn on_readable(
     Ok(if close { Step::Close } else { Step::Progress })
 }
 
-/// Answer every complete request at the start of `data` into `out`. Returns how many bytes
-/// were used and whether the connection must close after the answers.
-fn answer_all(data: &[u8], skip: &mut u64, mut out: Batch<'_>, limits: &Limits) -> (usize, bool) {
+/// How a batch ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// Everything complete was answered; wait for more input.
+    Drained,
+    /// A batch bound was reached with complete requests possibly left: another turn.
+    More,
+    /// The last answer closes the connection.
+    Close,
+}
+
+/// Answer the complete requests at the start of `data` into `out`, as many as `quota`
+/// allows, and take them off the quota. Returns how many bytes were used and how the batch
+/// ended.
+fn answer_batch(
+    data: &[u8],
+    body: &mut Skipping,
+    mut out: Batch<'_>,
+    limits: &Limits,
+    now: Instant,
+    quota: &mut Quota,
+) -> (usize, End) {
+    let (pos, end) = answer_within(data, body, &mut out, limits, now, *quota);
+    quota.requests = quota.requests.saturating_sub(out.answered);
+    quota.bytes = quota.bytes.saturating_sub(out.out.len());
+    (pos, end)
+}
+
+/// [`answer_batch`] without the bookkeeping: stops once `out` holds `quota`'s worth.
+fn answer_within(
+    data: &[u8],
+    body: &mut Skipping,
+    out: &mut Batch<'_>,
+    limits: &Limits,
+    now: Instant,
+    quota: Quota,
+) -> (usize, End) {
     let mut pos = 0;
     loop {
         // Skip what is left of the previous request's body.
-        let take = usize::try_from(*skip).map_or(data.len() - pos, |s| s.min(data.len() - pos));
+        let avail = data.len() - pos;
+        let take = usize::try_from(body.left).map_or(avail, |s| s.min(avail));
         pos += take;
-        *skip -= take as u64;
-        if *skip > 0 || pos == data.len() {
-            return (pos, false);
+        body.left -= take as u64;
+        if let Some((_, received)) = &mut body.since {
+            *received += take as u64;
+        }
+        if body.left > 0 {
+            return (pos, End::Drained);
+        }
+        body.since = None;
+        if pos == data.len() {
+            return (pos, End::Drained);
+        }
+        if out.answered >= quota.requests || out.out.len() >= quota.bytes {
+            return (pos, End::More);
         }
         match parse_request_with(&data[pos..], limits) {
-            Ok(None) => return (pos, false),
+            Ok(None) => return (pos, End::Drained),
             Ok(Some((request, used))) => {
                 pos += used;
                 match request.body {
                     Body::None => {}
-                    Body::Length(n) => *skip = n,
+                    Body::Length(n) => {
+                        body.left = n;
+                        body.since = Some((now, 0));
+                    }
                     Body::TransferEncoded => {
-                        respond_error(&mut out, 501);
-                        return (pos, true);
+                        respond_error(out, 501);
+                        return (pos, End::Close);
                     }
                 }
-                let close = respond(&mut out, &request);
-                if close {
-                    return (pos, true);
+                if respond(out, &request) {
+                    return (pos, End::Close);
                 }
             }
             Err(e) => {
-                respond_error(&mut out, e.status());
-                return (pos, true);
+                respond_error(out, e.status());
+                return (pos, End::Close);
             }
         }
     }
@@ -277,7 +492,19 @@ fn answer_all(data: &[u8], skip: &mut u64, mut out: Batch<'_>, limits: &Limits) 
 
 /// Write the answer to one request; returns whether the connection closes after it.
 fn respond(out: &mut Batch<'_>, request: &Request<'_>) -> bool {
-    let (status, body): (u16, &[u8]) = if request.method == b"GET" && request.path() == b"/" {
+    let path = match request.target_form() {
+        TargetForm::Path(path) => Some(path),
+        TargetForm::OtherScheme | TargetForm::Asterisk => None,
+        TargetForm::Authority(_) => {
+            respond_error(out, 501);
+            return true;
+        }
+        TargetForm::Invalid => {
+            respond_error(out, 400);
+            return true;
+        }
+    };
+    let (status, body): (u16, &[u8]) = if request.method == b"GET" && path == Some(b"/") {
         (200, b"Hello, World!")
     } else {
         (404, b"Not Found")
@@ -312,13 +539,16 @@ enum ConnectionHeader {
     Close,
 }
 
-/// Where the answers of one read go, and the date they carry.
+/// Where the answers of one turn go, the date they carry, and how many there are.
 struct Batch<'a> {
     out: &'a mut Vec<u8>,
     date: &'a [u8; date::LEN],
+    answered: usize,
 }
 
 fn write_response(batch: &mut Batch<'_>, status: u16, body: &[u8], connection: ConnectionHeader) {
+    batch.answered += 1;
+    ANSWERED.with(|a| a.set(a.get() + 1));
     let out = &mut *batch.out;
     let status_line: &[u8] = match status {
         200 => b"HTTP/1.1 200 OK\r\n",
