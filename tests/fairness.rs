@@ -121,3 +121,45 @@ fn wake_order_is_preserved_for_many_tasks() {
         assert_eq!(*order.borrow(), (0..100).rev().collect::<Vec<_>>());
     });
 }
+
+#[test]
+fn a_budget_forced_yield_lets_the_loop_hear_io_before_the_busy_task_runs_again() {
+    // event_interval is huge, so only the forced yield can make the loop look at the OS
+    // while the hog stays ready: without that, the reader would wait 10,000 hog polls.
+    let rt = corio::Runtime::builder()
+        .event_interval(10_000)
+        .task_budget(16)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (a, mut b) = UnixStream::pair().unwrap();
+        a.set_nonblocking(true).unwrap();
+        let a = corio::io::Async::new(a).unwrap();
+        a.clear_readable();
+        let heard = Rc::new(Cell::new(false));
+        let h = heard.clone();
+        let reader = corio::spawn(async move {
+            a.readable().await.unwrap();
+            h.set(true);
+        });
+        yield_now().await; // the reader parks on its readiness
+        b.write_all(b"x").unwrap(); // the edge waits in epoll
+        let ev = Rc::new(corio::sync::Event::new());
+        ev.set();
+        let h = heard.clone();
+        let hog = corio::spawn(async move {
+            let mut steps = 0u64;
+            while !h.get() && steps < 1_000_000 {
+                ev.wait().await;
+                steps += 1;
+            }
+            steps
+        });
+        let steps = hog.await.unwrap();
+        reader.await.unwrap();
+        assert!(
+            steps <= 3 * 16,
+            "the reader was heard only after {steps} ready waits of the busy task"
+        );
+    });
+}

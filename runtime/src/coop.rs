@@ -33,16 +33,37 @@ use crate::context;
 /// Budget units a task poll starts with unless `Builder::task_budget` says otherwise.
 pub(crate) const DEFAULT_TASK_BUDGET: u32 = 128;
 
-/// "No budget applies": outside task polls and inside `unconstrained`. Never decremented.
+/// "No budget applies": outside task polls and inside `unconstrained`. It is decremented
+/// like any budget (one branch less on the hot path), but 4 billion operations in one poll
+/// are out of reach, and outside a runtime an exhausted count simply starts again.
 pub(crate) const UNCONSTRAINED: u32 = u32::MAX;
+
+/// Budgets above this are "no budget" (`Builder::task_budget` clamps to it, and
+/// `budget_remaining` reports `None` above it).
+pub(crate) const MAX_TASK_BUDGET: u32 = 1 << 30;
 
 thread_local! {
     static BUDGET: Cell<u32> = const { Cell::new(UNCONSTRAINED) };
 }
 
-/// Restores the budget that was in force before a `with_budget` call, even on unwind (the
-/// `block_on` future's panic propagates through it).
-struct Restore(u32);
+/// Start a task poll with `budget` units. Not restored afterwards: nothing between two
+/// polls of the loop charges, and `block_on` drops a `Restore` on its way out.
+#[inline]
+pub(crate) fn start_poll(budget: u32) {
+    BUDGET.with(|b| b.set(budget));
+}
+
+/// Restores the budget that was in force when it was made, even on unwind (the `block_on`
+/// future's panic propagates through it).
+pub(crate) struct Restore(u32);
+
+impl Restore {
+    /// Remember the budget in force now.
+    #[inline]
+    pub(crate) fn current() -> Restore {
+        Restore(BUDGET.with(|b| b.get()))
+    }
+}
 
 impl Drop for Restore {
     #[inline]
@@ -53,7 +74,7 @@ impl Drop for Restore {
 
 /// Run `f` (one poll) with `budget` units, then restore whatever was in force before.
 #[inline]
-pub(crate) fn with_budget<R>(budget: u32, f: impl FnOnce() -> R) -> R {
+fn with_budget<R>(budget: u32, f: impl FnOnce() -> R) -> R {
     let _restore = Restore(BUDGET.with(|b| b.replace(budget)));
     f()
 }
@@ -64,12 +85,9 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     BUDGET.with(|b| {
         let left = b.get();
         if left == 0 {
-            exhausted(cx);
-            return Poll::Pending;
+            return exhausted(b, cx);
         }
-        if left != UNCONSTRAINED {
-            b.set(left - 1);
-        }
+        b.set(left - 1);
         Poll::Ready(())
     })
 }
@@ -77,21 +95,24 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
 /// Give back the unit drawn by `poll_proceed` for an operation that ended up `Pending`.
 #[inline]
 pub(crate) fn refund() {
-    BUDGET.with(|b| {
-        let left = b.get();
-        if left != UNCONSTRAINED {
-            b.set(left + 1);
-        }
-    });
+    // Never overflows: it follows a `poll_proceed` that took the unit from a non-zero count.
+    BUDGET.with(|b| b.set(b.get() + 1));
 }
 
 #[cold]
 #[inline(never)]
-fn exhausted(cx: &mut Context<'_>) {
+fn exhausted(budget: &Cell<u32>, cx: &mut Context<'_>) -> Poll<()> {
+    if context::with_core(|core| core.count_forced_yield()).is_none() {
+        // No runtime on this thread (a foreign executor polling corio primitives): no
+        // budget applies, the count merely wrapped after 4 billion operations.
+        budget.set(UNCONSTRAINED);
+        return Poll::Ready(());
+    }
     // Same-thread wakes of a task or of the `block_on` future only push onto the local run
-    // queue: a forced yield costs no syscall.
+    // queue: a forced yield costs no syscall of its own (the loop then looks at the OS once,
+    // without blocking, before it polls this task again).
     cx.waker().wake_by_ref();
-    context::with_core(|core| core.count_forced_yield());
+    Poll::Pending
 }
 
 /// Poll an await point under the budget: draw a unit first (returning `Pending` at zero,
@@ -124,7 +145,7 @@ pub(crate) fn poll_charged<T>(
 /// ```
 pub fn budget_remaining() -> Option<u32> {
     BUDGET.with(|b| match b.get() {
-        UNCONSTRAINED => None,
+        left if left > MAX_TASK_BUDGET => None,
         left => Some(left),
     })
 }

@@ -139,7 +139,7 @@ impl Builder {
     /// `Lock`, a set `Event`, a finished `JoinHandle`, ...) draws one; at zero it returns
     /// `Pending` and the task goes to the back of the run queue, so one busy connection
     /// cannot hold the loop. Lower: fairer, more task switches; higher: fewer switches.
-    /// Values below 1 are treated as 1; `u32::MAX` turns the budget off. Use
+    /// Values below 1 are treated as 1; values above 2^30 turn the budget off. Use
     /// [`task::unconstrained`](crate::task::unconstrained) to exempt one future.
     ///
     /// ```
@@ -149,7 +149,11 @@ impl Builder {
     /// });
     /// ```
     pub fn task_budget(mut self, units: u32) -> Builder {
-        self.task_budget = units.max(1);
+        self.task_budget = match units {
+            0 => 1,
+            n if n > coop::MAX_TASK_BUDGET => coop::UNCONSTRAINED,
+            n => n,
+        };
         self
     }
 
@@ -178,6 +182,7 @@ impl Builder {
             event_interval: self.event_interval,
             task_budget: self.task_budget,
             forced_yields: Cell::new(0),
+            io_due: Cell::new(false),
             live: Cell::new(0),
             injected: RefCell::new(Vec::new()),
         };
@@ -259,28 +264,36 @@ impl Runtime {
         let main_waker = waker::main_waker(&core.remote);
         let mut cx = Context::from_waker(&main_waker);
         core.wake_main();
-        let mut budget = 0u32;
+        // Polls leave their budget behind; outside `block_on` none applies again.
+        let _budget = coop::Restore::current();
         loop {
-            while budget < core.event_interval {
+            let mut polls = 0u32;
+            while polls < core.event_interval {
                 match core.pop() {
                     None => break,
                     Some(Some(task)) => core.run_task(task),
                     Some(None) => {
                         core.main_queued.set(false);
-                        let poll =
-                            coop::with_budget(core.task_budget, || future.as_mut().poll(&mut cx));
-                        if let Poll::Ready(out) = poll {
+                        coop::start_poll(core.task_budget);
+                        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
                             return out;
                         }
                     }
                 }
-                budget += 1;
+                polls += 1;
+                if core.io_due.get() {
+                    // A task was cut short by its budget: it is ready again, but before it
+                    // runs the loop looks at the OS (without blocking), so the connections
+                    // that wait behind a busy one are heard within one budget, not after
+                    // `event_interval` more of its polls (tokio defers such tasks likewise).
+                    core.io_due.set(false);
+                    break;
+                }
             }
+            // Here the queue is empty (idle: the poll may block until the next timer), or
+            // `event_interval` polls were made, or a budget ran out.
             let idle = core.run_queue.borrow().is_empty();
-            if idle || budget >= core.event_interval {
-                core.turn(idle);
-                budget = 0;
-            }
+            core.turn(idle);
         }
     }
 
@@ -369,6 +382,8 @@ pub(crate) struct Core {
     task_budget: u32,
     /// Polls that ended because their budget ran out (read by metrics and tests).
     forced_yields: Cell<u64>,
+    /// A poll was cut short by the budget since the loop last looked at the OS.
+    io_due: Cell<bool>,
     /// Spawned tasks not yet COMPLETE.
     live: Cell<usize>,
     /// Scratch space for draining the inject queue without allocating each turn.
@@ -427,6 +442,7 @@ impl Core {
     /// A poll ran out of budget (called from `coop`'s cold path).
     pub(crate) fn count_forced_yield(&self) {
         self.forced_yields.set(self.forced_yields.get() + 1);
+        self.io_due.set(true);
     }
 
     /// How many polls were cut short by the budget so far.
@@ -472,7 +488,8 @@ impl Core {
         self.current.set(Some(task));
         let waker = waker::borrowed_task_waker(task);
         let mut cx = Context::from_waker(&waker);
-        let done = coop::with_budget(self.task_budget, || task.poll(&mut cx));
+        coop::start_poll(self.task_budget);
+        let done = task.poll(&mut cx);
         self.current.set(None);
         task.unset(RUNNING);
         if done {
