@@ -439,3 +439,37 @@ fn a_join_set_of_finished_tasks_gives_way_and_still_yields_every_result() {
         assert_eq!(budget_forced_yield_count() - before, 7);
     });
 }
+
+#[test]
+fn stream_reads_and_writes_count_for_their_size() {
+    corio::run(async {
+        let (a, b) = corio::net::UnixStream::pair().unwrap();
+        let (mut a, mut b) = (a, b);
+        let chunk = vec![1u8; 5 * corio::task::BYTES_PER_UNIT];
+        let left = budget_remaining().unwrap();
+        a.write_all(&chunk).await.unwrap();
+        assert_eq!(
+            budget_remaining(),
+            Some(left - 1 - 5),
+            "a 20 KiB write costs its unit plus one per 4 KiB"
+        );
+        common::settle().await; // the bytes reach b's receive buffer (a fresh budget, too)
+        let left = budget_remaining().unwrap();
+        let mut buf = vec![0u8; chunk.len()];
+        let n = b.try_read(&mut buf).unwrap();
+        assert_eq!(n, chunk.len());
+        assert_eq!(
+            budget_remaining(),
+            Some(left - 5),
+            "try_read cannot yield, but its bytes are charged"
+        );
+        let left = budget_remaining().unwrap();
+        a.write_all(b"small").await.unwrap();
+        b.read_exact(&mut buf[..5]).await.unwrap();
+        assert_eq!(
+            budget_remaining(),
+            Some(left - 2),
+            "small reads and writes cost one unit each"
+        );
+    });
+}

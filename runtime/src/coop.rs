@@ -14,8 +14,14 @@
 //!   ([`poll_charged`]); an operation that then returns `Pending` gives its unit back, so
 //!   only completed operations count;
 //! * at zero the operation returns `Pending` *before touching anything* (so cancel safety is
-//!   untouched: nothing was taken, granted or consumed) and wakes its task, which goes to
-//!   the back of the run queue. The next poll starts with a full budget.
+//!   untouched: nothing was taken, granted or consumed) and the task is *deferred*: the loop
+//!   first looks at the OS (without blocking) and fires due timers, queues what that woke,
+//!   and only then queues the deferred task at the back. So the connections waiting behind
+//!   a busy one run before it runs again (tokio's coop defers likewise). The next poll
+//!   starts with a full budget;
+//! * big stream reads and writes count for their size: one more unit per 4 KiB moved
+//!   (`charge_bytes`), so a connection moving 64 KiB per call gives way as often, per byte,
+//!   as one moving 4 KiB per call.
 //!
 //! Outside a task poll (a foreign executor polling a corio future, destructors, the loop's
 //! own bookkeeping) and inside [`unconstrained`] no budget applies.
@@ -102,16 +108,12 @@ pub(crate) fn refund() {
 #[cold]
 #[inline(never)]
 fn exhausted(budget: &Cell<u32>, cx: &mut Context<'_>) -> Poll<()> {
-    if context::with_core(|core| core.count_forced_yield()).is_none() {
+    if context::with_core(|core| core.defer(cx.waker())).is_none() {
         // No runtime on this thread (a foreign executor polling corio primitives): no
         // budget applies, the count merely wrapped after 4 billion operations.
         budget.set(UNCONSTRAINED);
         return Poll::Ready(());
     }
-    // Same-thread wakes of a task or of the `block_on` future only push onto the local run
-    // queue: a forced yield costs no syscall of its own (the loop then looks at the OS once,
-    // without blocking, before it polls this task again).
-    cx.waker().wake_by_ref();
     Poll::Pending
 }
 
@@ -130,6 +132,55 @@ pub(crate) fn poll_charged<T>(
         refund();
     }
     out
+}
+
+/// Bytes a stream read or write may move per budget unit: a read of 64 KiB costs the unit
+/// every operation draws plus 16 more (see [`charge_bytes`]).
+pub const BYTES_PER_UNIT: usize = 4096;
+
+/// Draw `units` from the running poll's budget without yielding (the count stops at zero;
+/// the next corio await point then gives way). For work that is large but completes
+/// without waiting, so it counts for what it costs: corio's stream reads and writes draw
+/// one unit per [`BYTES_PER_UNIT`] moved through [`charge_bytes`]. Outside a task poll, and
+/// inside [`unconstrained`], it has no effect.
+///
+/// ```
+/// corio_runtime::run(async {
+///     let left = corio_runtime::task::budget_remaining().unwrap();
+///     corio_runtime::task::charge_budget(10);
+///     assert_eq!(corio_runtime::task::budget_remaining(), Some(left - 10));
+///     corio_runtime::task::charge_budget(u32::MAX);
+///     assert_eq!(corio_runtime::task::budget_remaining(), Some(0));
+/// });
+/// ```
+#[inline]
+pub fn charge_budget(units: u32) {
+    BUDGET.with(|b| {
+        let left = b.get();
+        if left <= MAX_TASK_BUDGET {
+            b.set(left.saturating_sub(units));
+        }
+    });
+}
+
+/// Charge a stream operation that moved `bytes` for its size: one unit per whole
+/// [`BYTES_PER_UNIT`] (the operation's own unit covers the first, so small reads and writes
+/// cost nothing extra). A busy connection moving 64 KiB per call then gives way every
+/// ~256 KiB, as one moving 4 KiB per call does, instead of after 128 × 64 KiB.
+///
+/// ```
+/// corio_runtime::run(async {
+///     let left = corio_runtime::task::budget_remaining().unwrap();
+///     corio_runtime::task::charge_bytes(1000); // below one unit's worth: free
+///     corio_runtime::task::charge_bytes(64 * 1024);
+///     assert_eq!(corio_runtime::task::budget_remaining(), Some(left - 16));
+/// });
+/// ```
+#[inline]
+pub fn charge_bytes(bytes: usize) {
+    if bytes >= BYTES_PER_UNIT {
+        charge_budget(u32::try_from(bytes / BYTES_PER_UNIT).unwrap_or(u32::MAX));
+    }
 }
 
 /// Units left in the running poll's budget (`None` when no budget applies).

@@ -20,7 +20,7 @@ use std::pin::pin;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use slab::Slab;
@@ -182,7 +182,9 @@ impl Builder {
             event_interval: self.event_interval,
             task_budget: self.task_budget,
             forced_yields: Cell::new(0),
-            io_due: Cell::new(false),
+            deferred: RefCell::new(Vec::new()),
+            deferred_scratch: RefCell::new(Vec::new()),
+            any_deferred: Cell::new(false),
             live: Cell::new(0),
             injected: RefCell::new(Vec::new()),
         };
@@ -281,19 +283,19 @@ impl Runtime {
                     }
                 }
                 polls += 1;
-                if core.io_due.get() {
-                    // A task was cut short by its budget: it is ready again, but before it
-                    // runs the loop looks at the OS (without blocking), so the connections
-                    // that wait behind a busy one are heard within one budget, not after
-                    // `event_interval` more of its polls (tokio defers such tasks likewise).
-                    core.io_due.set(false);
+                if core.has_deferred() {
+                    // A task was cut short by its budget: before it runs again the loop
+                    // looks at the OS (without blocking), so the connections that wait
+                    // behind a busy one are heard within one budget, not after
+                    // `event_interval` more of its polls.
                     break;
                 }
             }
             // Here the queue is empty (idle: the poll may block until the next timer), or
             // `event_interval` polls were made, or a budget ran out.
-            let idle = core.run_queue.borrow().is_empty();
+            let idle = core.run_queue.borrow().is_empty() && !core.has_deferred();
             core.turn(idle);
+            core.wake_deferred();
         }
     }
 
@@ -330,6 +332,8 @@ impl Drop for Runtime {
         // Destructors of task futures may spawn, wake or touch timers: let them find the core.
         let _enter = context::enter(core, true);
         core.shutting_down.set(true);
+        // Deferred wakers hold task references: let go of them while every task is alive.
+        drop(std::mem::take(&mut *core.deferred.borrow_mut()));
         for task in core.remote.close() {
             // SAFETY: each injected entry owns one reference.
             unsafe { task.drop_ref() };
@@ -382,8 +386,13 @@ pub(crate) struct Core {
     task_budget: u32,
     /// Polls that ended because their budget ran out (read by metrics and tests).
     forced_yields: Cell<u64>,
-    /// A poll was cut short by the budget since the loop last looked at the OS.
-    io_due: Cell<bool>,
+    /// Wakers of polls cut short by the budget since the loop last looked at the OS: they
+    /// are woken after it, behind whatever the OS and the timers woke.
+    deferred: RefCell<Vec<Waker>>,
+    /// The other half of `deferred`'s double buffer (waking may defer again).
+    deferred_scratch: RefCell<Vec<Waker>>,
+    /// `deferred` is not empty.
+    any_deferred: Cell<bool>,
     /// Spawned tasks not yet COMPLETE.
     live: Cell<usize>,
     /// Scratch space for draining the inject queue without allocating each turn.
@@ -439,10 +448,35 @@ impl Core {
         }
     }
 
-    /// A poll ran out of budget (called from `coop`'s cold path).
-    pub(crate) fn count_forced_yield(&self) {
+    /// A poll ran out of budget (called from `coop`'s cold path): count it and park its
+    /// waker until the loop has looked at the OS.
+    pub(crate) fn defer(&self, waker: &Waker) {
         self.forced_yields.set(self.forced_yields.get() + 1);
-        self.io_due.set(true);
+        self.any_deferred.set(true);
+        let mut deferred = self.deferred.borrow_mut();
+        if !deferred.iter().any(|w| w.will_wake(waker)) {
+            deferred.push(waker.clone());
+        }
+    }
+
+    /// Some poll was cut short since the last turn (a plain flag: it is read after every
+    /// poll, so it must cost no more than a load).
+    #[inline]
+    fn has_deferred(&self) -> bool {
+        self.any_deferred.get()
+    }
+
+    /// Queue the tasks the budget cut short, after what the last turn woke.
+    fn wake_deferred(&self) {
+        if !self.has_deferred() {
+            return;
+        }
+        self.any_deferred.set(false);
+        let mut wakers = self.deferred_scratch.borrow_mut();
+        std::mem::swap(&mut *wakers, &mut *self.deferred.borrow_mut());
+        for waker in wakers.drain(..) {
+            waker.wake();
+        }
     }
 
     /// How many polls were cut short by the budget so far.

@@ -8,6 +8,7 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::task::{ready, Context, Poll};
 
 use corio_runtime::io::Async;
+use corio_runtime::task::charge_bytes;
 use socket2::SockRef;
 
 use crate::sys;
@@ -37,6 +38,8 @@ pub(crate) fn poll_read<T: StreamFd>(
         return Poll::Ready(Ok(0));
     }
     let n = ready!(io.poll_read_with(cx, |s| recv(s, buf)))?;
+    // A big read counts for its size in the budget (a 64 KiB read is not one 4 KiB read).
+    charge_bytes(n);
     if n < buf.len() {
         // The socket buffer is drained: the next read would only say EAGAIN.
         io.clear_readable();
@@ -64,6 +67,7 @@ pub(crate) fn poll_write<T: StreamFd>(
         return Poll::Ready(Ok(0));
     }
     let n = ready!(io.poll_write_with(cx, |s| send(s, buf)))?;
+    charge_bytes(n);
     if n < buf.len() {
         // The send buffer is full: the next write would only say EAGAIN.
         io.clear_writable();
@@ -81,6 +85,7 @@ pub(crate) fn poll_write_vectored<T: StreamFd>(
         return Poll::Ready(Ok(0));
     }
     let n = ready!(io.poll_write_with(cx, |s| send_vectored(s, bufs)))?;
+    charge_bytes(n);
     if n < total {
         io.clear_writable();
     }
@@ -147,6 +152,9 @@ pub(crate) fn try_read<T: StreamFd>(io: &Async<T>, buf: &mut [u8]) -> io::Result
     }
     match recv(io.get_ref(), buf) {
         Ok(n) => {
+            // No await here to yield at, but the bytes count: the task's next corio await
+            // point gives way sooner (a `readable()` + `try_read` loop stays fair).
+            charge_bytes(n);
             if n < buf.len() {
                 io.clear_readable();
             }
@@ -168,6 +176,7 @@ pub(crate) fn try_write<T: StreamFd>(io: &Async<T>, buf: &[u8]) -> io::Result<us
     }
     match send(io.get_ref(), buf) {
         Ok(n) => {
+            charge_bytes(n);
             if n < buf.len() {
                 io.clear_writable();
             }

@@ -22,7 +22,9 @@ pub use join_set::JoinSet;
 pub use local::{AccessError, LocalKey, TaskLocalFuture};
 
 pub use crate::blocking::spawn_blocking;
-pub use crate::coop::{budget_remaining, unconstrained};
+pub use crate::coop::{
+    budget_remaining, charge_budget, charge_bytes, unconstrained, BYTES_PER_UNIT,
+};
 
 use crate::context;
 use raw::TaskPtr;
