@@ -300,7 +300,7 @@ async fn write_or_stall(
         let since = match outbox.stalled_since.get() {
             Some(since) => since,
             None => {
-                let now = Instant::now();
+                let now = corio::time::now();
                 outbox.stalled_since.set(Some(now));
                 now
             }

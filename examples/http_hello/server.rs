@@ -207,7 +207,7 @@ async fn connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let mut conn = Conn::default();
     let idle = config.idle_timeout;
-    let mut last_active = Instant::now();
+    let mut last_active = corio::time::now();
     // When the first bytes of a still-incomplete request head arrived (see the module docs).
     let mut head_started: Option<Instant> = None;
     // One timer per idle period, not per request: when it fires early (there was activity
@@ -241,7 +241,7 @@ async fn connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
             }
             if !readable {
                 let deadline = deadline(&conn, head_started, last_active, config);
-                if Instant::now() >= deadline {
+                if corio::time::now() >= deadline {
                     return Ok(());
                 }
                 idle_timer.reset(deadline);
@@ -261,7 +261,7 @@ async fn connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
         match step {
             Step::Nothing => {}
             Step::Progress => {
-                last_active = Instant::now();
+                last_active = corio::time::now();
                 let incomplete_head = !conn.more && !conn.held().is_empty();
                 head_started = match head_started {
                     _ if !incomplete_head => None,
@@ -278,7 +278,7 @@ async fn connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
                 if close {
                     return linger_close(&stream).await;
                 }
-                last_active = Instant::now();
+                last_active = corio::time::now();
             }
             Step::Close => return linger_close(&stream).await,
         }
@@ -387,7 +387,7 @@ fn turn(
         date: &date,
         answered: 0,
     };
-    let now = Instant::now();
+    let now = corio::time::now();
     let (consumed, end) = answer_batch(data, &mut conn.body, batch, &config.limits, now, quota);
     let close = end == End::Close;
     if close {
@@ -505,7 +505,7 @@ async fn linger_close(stream: &TcpStream) -> io::Result<()> {
         Err(e) if e.kind() == ErrorKind::NotConnected => return Ok(()),
         result => result?,
     }
-    let deadline = Instant::now() + LINGER;
+    let deadline = corio::time::now() + LINGER;
     let mut discarded = 0;
     while discarded < LINGER_BYTES {
         match corio::time::timeout_at(deadline, stream.readable()).await {

@@ -337,11 +337,11 @@ async fn purger(db: Weak<Db>, wake: Rc<Event>) {
         wake.clear();
         // Hold the database only while purging, never across an await.
         let next = match db.upgrade() {
-            Some(db) => db.purge_expired(Instant::now()),
+            Some(db) => db.purge_expired(corio::time::now()),
             None => None,
         };
         match next {
-            Some(at) if at <= Instant::now() => corio::task::yield_now().await,
+            Some(at) if at <= corio::time::now() => corio::task::yield_now().await,
             Some(at) => {
                 // Either the deadline comes or an earlier one was added: purge again.
                 let _ = corio::time::timeout_at(at, wake.wait()).await;

@@ -215,7 +215,7 @@ impl Drop for Conn {
 impl Conn {
     /// Run commands from `input`; returns whether any ran.
     fn run_buffered(&mut self, db: &Db, config: &Config) -> bool {
-        let now = Instant::now();
+        let now = corio::time::now();
         let (used, stop, ran) = run(
             &mut self.parser,
             &mut self.out,
@@ -246,7 +246,7 @@ impl Conn {
             Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
             Err(e) => return Err(e),
         };
-        let now = Instant::now();
+        let now = corio::time::now();
         if self.input.is_empty() {
             // The common case: run straight from the loop's buffer, keep only the rest.
             let data = &scratch[..n];
@@ -386,7 +386,7 @@ async fn connection(stream: TcpStream, db: &Db, config: &Config) -> io::Result<(
     stream.set_nodelay(true)?;
     update_stats(|s| s.connections += 1);
     let mut conn = Conn::default();
-    let mut last_progress = Instant::now();
+    let mut last_progress = corio::time::now();
     // One timer for the connection's life: moved only when it fires early or must fire
     // sooner, not on every byte.
     let mut timer_at = last_progress + config.idle_timeout;
@@ -396,11 +396,11 @@ async fn connection(stream: TcpStream, db: &Db, config: &Config) -> io::Result<(
     loop {
         let full = conn.out.len() >= config.max_pending_reply;
         if !ran && conn.runnable && !full && conn.run_buffered(db, config) {
-            last_progress = Instant::now();
+            last_progress = corio::time::now();
         }
         ran = false;
         if conn.flush(&stream)? {
-            last_progress = Instant::now();
+            last_progress = corio::time::now();
         }
         conn.account();
         if conn.out.is_empty() && (conn.closing || (conn.eof && !conn.runnable)) {
@@ -427,7 +427,7 @@ async fn connection(stream: TcpStream, db: &Db, config: &Config) -> io::Result<(
             timer.reset(deadline);
         }
         match wait(&stream, want_read, want_write, &mut timer).await? {
-            Wake::Timer if Instant::now() >= deadline => {
+            Wake::Timer if corio::time::now() >= deadline => {
                 update_stats(|s| s.timed_out += 1);
                 return Ok(());
             }
@@ -440,7 +440,7 @@ async fn connection(stream: TcpStream, db: &Db, config: &Config) -> io::Result<(
                 let arrived = INPUT
                     .with(|input| conn.on_readable(&stream, &mut input.borrow_mut(), db, config))?;
                 if arrived {
-                    last_progress = Instant::now();
+                    last_progress = corio::time::now();
                 }
                 ran = true;
             }

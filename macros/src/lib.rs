@@ -22,7 +22,8 @@ pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// Run an `async fn` test on a fresh corio runtime; `#[corio::test(seed = 7)]` runs it with
-/// deterministic shuffled scheduling (see `Builder::seed`).
+/// deterministic shuffled scheduling (see `Builder::seed`), `#[corio::test(start_paused =
+/// true)]` on paused virtual time (see `Builder::start_paused`); both may be given.
 ///
 /// ```ignore
 /// #[corio::test(seed = 7)]
@@ -36,8 +37,8 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn expand(attr: TokenStream, item: TokenStream, is_test: bool) -> TokenStream {
-    let seed = match parse_seed(attr) {
-        Ok(seed) => seed,
+    let settings = match parse_settings(attr) {
+        Ok(settings) => settings,
         Err(message) => return compile_error(&message, Span::call_site()),
     };
     let mut tokens: Vec<TokenTree> = item.into_iter().collect();
@@ -57,10 +58,14 @@ fn expand(attr: TokenStream, item: TokenStream, is_test: bool) -> TokenStream {
     };
     tokens.remove(async_at);
 
-    // ::corio::Runtime::builder()[.seed(N)].build().expect(..).block_on(async move BODY)
+    // ::corio::Runtime::builder()[.seed(N)][.start_paused(true)].build().expect(..)
+    //     .block_on(async move BODY)
     let mut runtime: TokenStream = "::corio::Runtime::builder()".parse().unwrap();
-    if let Some(seed) = seed {
+    if let Some(seed) = settings.seed {
         runtime.extend(format!(".seed({seed}u64)").parse::<TokenStream>().unwrap());
+    }
+    if settings.start_paused {
+        runtime.extend(".start_paused(true)".parse::<TokenStream>().unwrap());
     }
     runtime.extend(
         ".build().expect(\"corio: cannot create the runtime\").block_on"
@@ -89,23 +94,49 @@ fn expand(attr: TokenStream, item: TokenStream, is_test: bool) -> TokenStream {
     out
 }
 
-/// Accepts nothing, or `seed = <integer>`.
-fn parse_seed(attr: TokenStream) -> Result<Option<u64>, String> {
+/// The attribute's settings: `seed = <u64>` and `start_paused = <bool>`, comma-separated.
+#[derive(Default)]
+struct Settings {
+    seed: Option<u64>,
+    start_paused: bool,
+}
+
+/// Accepts nothing, or `seed = <integer>` and/or `start_paused = true|false`.
+fn parse_settings(attr: TokenStream) -> Result<Settings, String> {
     let tokens: Vec<TokenTree> = attr.into_iter().collect();
-    match tokens.as_slice() {
-        [] => Ok(None),
-        [TokenTree::Ident(name), TokenTree::Punct(eq), TokenTree::Literal(value)]
-            if name.to_string() == "seed" && eq.as_char() == '=' =>
-        {
-            let text = value.to_string();
-            let digits = text.trim_end_matches("u64").replace('_', "");
-            digits
-                .parse::<u64>()
-                .map(Some)
-                .map_err(|_| format!("`seed` must be an unsigned integer, got `{text}`"))
+    let mut settings = Settings::default();
+    for arg in tokens.split(|t| matches!(t, TokenTree::Punct(p) if p.as_char() == ',')) {
+        match arg {
+            [] => {}
+            [TokenTree::Ident(name), TokenTree::Punct(eq), value] if eq.as_char() == '=' => {
+                let text = value.to_string();
+                match name.to_string().as_str() {
+                    "seed" => {
+                        let digits = text.trim_end_matches("u64").replace('_', "");
+                        let seed = digits.parse::<u64>().map_err(|_| {
+                            format!("`seed` must be an unsigned integer, got `{text}`")
+                        })?;
+                        settings.seed = Some(seed);
+                    }
+                    "start_paused" => {
+                        settings.start_paused = match text.as_str() {
+                            "true" => true,
+                            "false" => false,
+                            _ => return Err(format!("`start_paused` must be true or false, got `{text}`")),
+                        };
+                    }
+                    other => return Err(format!("unknown attribute argument `{other}`: expected `seed = <u64>` or `start_paused = <bool>`")),
+                }
+            }
+            _ => {
+                return Err(
+                    "unknown attribute arguments: expected nothing, `seed = <u64>` or `start_paused = <bool>`"
+                        .into(),
+                )
+            }
         }
-        _ => Err("unknown attribute arguments: expected nothing or `seed = <u64>`".into()),
     }
+    Ok(settings)
 }
 
 fn compile_error(message: &str, span: Span) -> TokenStream {

@@ -59,6 +59,12 @@ impl BlockingPool {
         self.inner.lock().threads
     }
 
+    /// Jobs queued or running (paused time waits for them before it jumps ahead).
+    pub(crate) fn jobs_in_flight(&self) -> usize {
+        let state = self.inner.lock();
+        state.queue.len() + (state.threads - state.idle)
+    }
+
     fn submit(&self, job: Job) {
         let mut state = self.inner.lock();
         if state.shutdown {

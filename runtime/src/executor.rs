@@ -57,6 +57,8 @@ pub struct Builder {
     blocking_keep_alive: Duration,
     seed: Option<u64>,
     task_budget: u32,
+    start_paused: bool,
+    auto_advance: bool,
 }
 
 impl Default for Builder {
@@ -67,6 +69,8 @@ impl Default for Builder {
             blocking_keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
             seed: None,
             task_budget: coop::DEFAULT_TASK_BUDGET,
+            start_paused: false,
+            auto_advance: true,
         }
     }
 }
@@ -157,6 +161,45 @@ impl Builder {
         self
     }
 
+    /// Start with the clock paused (virtual time, for tests; default false): time moves only
+    /// by `time::advance` and by auto-advance, see [`time::pause`](crate::time::pause).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = corio_runtime::Builder::new().start_paused(true).build().unwrap();
+    /// let wall = std::time::Instant::now();
+    /// rt.block_on(corio_runtime::time::sleep(Duration::from_secs(3600)));
+    /// assert!(wall.elapsed() < Duration::from_secs(60));
+    /// ```
+    pub fn start_paused(mut self, paused: bool) -> Builder {
+        self.start_paused = paused;
+        self
+    }
+
+    /// Whether paused time jumps to the next timer deadline when nothing else can happen
+    /// (default true). With `false` a paused clock moves only by `time::advance`: a loop whose
+    /// tasks all wait on timers then waits for I/O or a wake from another thread, like a
+    /// real deadlock would.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = corio_runtime::Builder::new()
+    ///     .start_paused(true)
+    ///     .auto_advance(false)
+    ///     .build()
+    ///     .unwrap();
+    /// rt.block_on(async {
+    ///     let t0 = corio_runtime::time::now();
+    ///     let job = corio_runtime::spawn_blocking(|| std::thread::sleep(Duration::from_millis(20)));
+    ///     job.await.unwrap();
+    ///     assert_eq!(corio_runtime::time::now(), t0, "real work does not move paused time");
+    /// });
+    /// ```
+    pub fn auto_advance(mut self, enabled: bool) -> Builder {
+        self.auto_advance = enabled;
+        self
+    }
+
     /// Create the runtime: an epoll (kqueue) instance, its waker, and an empty task set.
     /// Errors are those of creating the OS poller.
     ///
@@ -175,7 +218,8 @@ impl Builder {
             next_id: Cell::new(1),
             rng: self.seed.map(|s| RefCell::new(SplitMix64::new(s))),
             remote,
-            timers: Rc::new(Timers::new()),
+            timers: Rc::new(Timers::new(self.start_paused)),
+            auto_advance: self.auto_advance,
             reactor: Rc::new(reactor),
             blocking: BlockingPool::new(self.blocking_threads, self.blocking_keep_alive),
             shutting_down: Cell::new(false),
@@ -382,6 +426,8 @@ pub(crate) struct Core {
     pub(crate) blocking: BlockingPool,
     shutting_down: Cell<bool>,
     event_interval: u32,
+    /// Paused time jumps to the next deadline when nothing else can happen.
+    auto_advance: bool,
     /// Budget units each poll starts with (see `coop`).
     task_budget: u32,
     /// Polls that ended because their budget ran out (read by metrics and tests).
@@ -558,6 +604,10 @@ impl Core {
             self.drain_remote();
         }
         let idle = idle && self.run_queue.borrow().is_empty();
+        if idle && self.timers.clock.is_paused() {
+            self.turn_paused();
+            return;
+        }
         let timeout = if idle {
             self.timers.next_timeout()
         } else {
@@ -565,6 +615,35 @@ impl Core {
         };
         // A foreign wake after the check above pokes the mio::Waker, so a blocking poll returns.
         self.reactor.poll(timeout);
+        self.timers.fire_due();
+        if self.remote.take_notified() {
+            self.drain_remote();
+        }
+    }
+
+    /// An idle turn with the clock paused: nothing may sleep on virtual time, so look at the
+    /// OS without blocking; if that finds nothing, no wake came from another thread and no
+    /// blocking job is in flight (it could still wake someone), jump the clock to the next
+    /// deadline (auto-advance). Otherwise block for real until I/O or a foreign wake.
+    fn turn_paused(&self) {
+        self.reactor.poll(Some(Duration::ZERO));
+        // Read before draining: a job that finished has injected its wake by the time its
+        // thread counts as idle, so that wake is seen by the drain below.
+        let jobs = self.blocking.jobs_in_flight();
+        if self.remote.take_notified() {
+            self.drain_remote();
+        }
+        if !self.run_queue.borrow().is_empty() {
+            return;
+        }
+        if self.auto_advance && jobs == 0 {
+            if let Some(deadline) = self.timers.next_deadline() {
+                self.timers.clock.advance_to(deadline);
+                self.timers.fire_due();
+                return;
+            }
+        }
+        self.reactor.poll(None);
         self.timers.fire_due();
         if self.remote.take_notified() {
             self.drain_remote();

@@ -50,7 +50,7 @@ pub struct Interval {
 /// ```
 #[track_caller]
 pub fn interval(period: Duration) -> Interval {
-    interval_at(Instant::now(), period)
+    interval_at(super::now(), period)
 }
 
 /// Tick every `period`, the first time at `start`.
@@ -95,7 +95,7 @@ impl Interval {
             return Poll::Pending;
         }
         let scheduled = self.sleep.deadline();
-        let now = Instant::now();
+        let now = super::now();
         let next = if now > scheduled + self.period {
             match self.behavior {
                 MissedTickBehavior::Burst => scheduled + self.period,
@@ -121,7 +121,7 @@ impl Interval {
     /// iv.reset();
     /// ```
     pub fn reset(&mut self) {
-        self.sleep.reset(Instant::now() + self.period);
+        self.sleep.reset(super::now() + self.period);
     }
 
     /// The period.

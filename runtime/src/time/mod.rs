@@ -1,10 +1,18 @@
-//! Time: `sleep`, `sleep_until`, `timeout`, `interval`, `call_later`.
+//! Time: `sleep`, `sleep_until`, `timeout`, `interval`, `call_later`, and the runtime's
+//! clock (`now`, `pause`, `resume`, `advance`).
 //!
 //! All timers of a runtime live in one hierarchical timing wheel (`wheel.rs`) with 1 ms
 //! resolution; a timer never fires early. The loop sleeps in `epoll_wait` until the next
 //! deadline, so idle timers cost nothing.
+//!
+//! Every deadline is an instant of the runtime's clock ([`now`]): the OS's monotonic clock,
+//! or, for tests, a paused one that moves only by [`advance`] and by *auto-advance* — when no
+//! task is ready and a look at the OS found no I/O, the loop moves it straight to the next
+//! timer deadline, so an hour of sleeps takes no wall time. See [`pause`].
 
 mod call_later;
+mod clock;
+mod control;
 mod interval;
 mod sleep;
 mod timeout;
@@ -15,23 +23,27 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 pub use call_later::{call_later, TimerHandle};
+pub use control::{advance, now, pause, resume};
 pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 
 use wheel::Wheel;
 
-/// A runtime's timers: the wheel plus its time origin.
+/// A runtime's timers: the wheel, its time origin and the clock it runs on.
 pub(crate) struct Timers {
     start: Instant,
+    pub(crate) clock: clock::Clock,
     wheel: RefCell<Wheel>,
     fired: RefCell<Vec<Waker>>,
 }
 
 impl Timers {
-    pub(crate) fn new() -> Timers {
+    pub(crate) fn new(start_paused: bool) -> Timers {
+        let start = Instant::now();
         Timers {
-            start: Instant::now(),
+            start,
+            clock: clock::Clock::new(start, start_paused),
             wheel: RefCell::new(Wheel::new()),
             fired: RefCell::new(Vec::new()),
         }
@@ -72,11 +84,21 @@ impl Timers {
         self.wheel.borrow_mut().remove(key);
     }
 
+    /// The runtime's clock.
+    #[inline]
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// The instant of the next armed timer's tick; `None` when no timer is armed.
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        let next = self.wheel.borrow().next_deadline()?;
+        Some(self.start + Duration::from_millis(next))
+    }
+
     /// How long the loop may sleep: until the next deadline; `None` when no timer is armed.
     pub(crate) fn next_timeout(&self) -> Option<Duration> {
-        let next = self.wheel.borrow().next_deadline()?;
-        let at = self.start + Duration::from_millis(next);
-        Some(at.saturating_duration_since(Instant::now()))
+        Some(self.next_deadline()?.saturating_duration_since(self.now()))
     }
 
     /// Fire every timer whose tick has passed.
@@ -84,9 +106,7 @@ impl Timers {
         if self.wheel.borrow().armed() == 0 {
             return;
         }
-        let now = Instant::now()
-            .saturating_duration_since(self.start)
-            .as_millis() as u64;
+        let now = self.now().saturating_duration_since(self.start).as_millis() as u64;
         let mut fired = self.fired.borrow_mut();
         self.wheel.borrow_mut().advance(now, &mut fired);
         for waker in fired.drain(..) {

@@ -22,7 +22,7 @@ use crate::coop;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    sleep_until(far_deadline(Instant::now(), duration))
+    sleep_until(far_deadline(super::now(), duration))
 }
 
 /// Wait until `deadline`. A deadline that has passed completes at once.
@@ -82,7 +82,7 @@ impl Sleep {
     /// assert!(s.is_elapsed());
     /// ```
     pub fn is_elapsed(&self) -> bool {
-        Instant::now() >= self.deadline
+        super::now() >= self.deadline
     }
 
     /// Move the deadline; the sleep can be awaited again.

@@ -23,7 +23,7 @@ use super::sleep::{far_deadline, sleep_until, Sleep};
 /// });
 /// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    timeout_at(far_deadline(Instant::now(), duration), future)
+    timeout_at(far_deadline(super::now(), duration), future)
 }
 
 /// Like [`timeout`], with an absolute deadline.
