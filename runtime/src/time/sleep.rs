@@ -21,6 +21,7 @@ use crate::coop;
 ///     assert!(t.elapsed() >= Duration::from_millis(5));
 /// });
 /// ```
+#[inline]
 pub fn sleep(duration: Duration) -> Sleep {
     sleep_until(far_deadline(super::now(), duration))
 }
@@ -33,6 +34,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///     corio_runtime::time::sleep_until(Instant::now() + Duration::from_millis(2)).await;
 /// });
 /// ```
+#[inline]
 pub fn sleep_until(deadline: Instant) -> Sleep {
     Sleep {
         deadline,
@@ -41,6 +43,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 }
 
 /// `start + duration`, or about 30 years from `start` when that overflows `Instant`.
+#[inline]
 pub(crate) fn far_deadline(start: Instant, duration: Duration) -> Instant {
     start
         .checked_add(duration)

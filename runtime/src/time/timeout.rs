@@ -22,6 +22,7 @@ use super::sleep::{far_deadline, sleep_until, Sleep};
 ///     assert!(timeout(Duration::from_millis(1), sleep(Duration::from_secs(60))).await.is_err());
 /// });
 /// ```
+#[inline]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     timeout_at(far_deadline(super::now(), duration), future)
 }
@@ -35,6 +36,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 ///     assert_eq!(r, Ok(1));
 /// });
 /// ```
+#[inline]
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         future,
