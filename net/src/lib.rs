@@ -28,7 +28,8 @@
 //!   systems), so a closed peer gives `BrokenPipe` and never a SIGPIPE; `accept` backs off on
 //!   a timer when the process runs out of file descriptors or memory.
 //! * [`process::Command`] spawns children whose piped stdio are async streams;
-//!   [`signal::ctrl_c`] waits for SIGINT.
+//!   [`signal::ctrl_c`], [`signal::terminate`], [`signal::shutdown`] and [`signal::Signal`]
+//!   wait for signals.
 //!
 //! One task at a time may wait in each direction of one I/O object (one reader and one
 //! writer); the read and write halves from `split`/`into_split` make that explicit.
@@ -37,7 +38,7 @@
 //!
 //! * Windows, io_uring, TLS, HTTP: out of scope for this layer.
 //! * Several tasks reading the same socket at once (use a task per connection and channels).
-//! * Full signal handling (`SIGTERM`, `SIGHUP`, ...): only `ctrl_c` for now.
+//! * Chaining to a signal handler installed by other code: corio's replaces it.
 //!
 //! ```
 //! use corio_net::net::{TcpListener, TcpStream};

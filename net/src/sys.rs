@@ -186,21 +186,31 @@ pub(crate) fn write_pipe(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     }
 }
 
-pub(crate) mod sigint {
-    //! The SIGINT handler behind `signal::ctrl_c`: it counts the signal and writes one byte
-    //! to a self-pipe (both async-signal-safe); a thread reading the pipe wakes the tasks.
+pub(crate) mod signals {
+    //! The handler behind `signal::Signal` (and so `ctrl_c`, `terminate`, `shutdown`): for
+    //! every signal it is installed for, it counts the delivery and writes one byte to a
+    //! self-pipe (both async-signal-safe); a thread reading the pipe wakes the tasks.
 
     use std::io;
     use std::os::fd::RawFd;
     use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
-    /// SIGINTs received since the handler was installed.
-    pub(crate) static COUNT: AtomicUsize = AtomicUsize::new(0);
-    /// Write end of the self-pipe (non-blocking), or -1 before installation.
+    /// Signal numbers below this can be handled (Linux's real-time signals end at 64).
+    pub(crate) const LIMIT: usize = 65;
+
+    // Only used to initialise `COUNTS` (an array of atomics needs a `const` to repeat on the
+    // MSRV, which predates inline `const` blocks); never read as a value.
+    #[allow(clippy::declare_interior_mutable_const)]
+    const ZERO: AtomicUsize = AtomicUsize::new(0);
+    /// Deliveries of each signal since its handler was installed.
+    static COUNTS: [AtomicUsize; LIMIT] = [ZERO; LIMIT];
+    /// Write end of the self-pipe (non-blocking), or -1 before it exists.
     static PIPE: AtomicI32 = AtomicI32::new(-1);
 
-    extern "C" fn on_sigint(_signal: libc::c_int) {
-        COUNT.fetch_add(1, Ordering::SeqCst);
+    extern "C" fn on_signal(signum: libc::c_int) {
+        if let Some(count) = usize::try_from(signum).ok().and_then(|i| COUNTS.get(i)) {
+            count.fetch_add(1, Ordering::SeqCst);
+        }
         let fd = PIPE.load(Ordering::SeqCst);
         if fd >= 0 {
             let errno = errno::get();
@@ -212,18 +222,37 @@ pub(crate) mod sigint {
         }
     }
 
-    /// Install the handler (`SA_RESTART`), writing to `pipe` on each SIGINT. Replaces the
-    /// previous disposition of SIGINT for the rest of the process's life.
-    pub(crate) fn install(pipe: RawFd) -> io::Result<()> {
+    /// Deliveries of `signum` counted so far (0 for numbers out of range).
+    pub(crate) fn count(signum: libc::c_int) -> usize {
+        usize::try_from(signum)
+            .ok()
+            .and_then(|i| COUNTS.get(i))
+            .map_or(0, |c| c.load(Ordering::SeqCst))
+    }
+
+    /// Give the handler its self-pipe (the write end, non-blocking; it must stay open for the
+    /// rest of the process's life). Call before the first [`install`].
+    pub(crate) fn set_pipe(pipe: RawFd) {
         PIPE.store(pipe, Ordering::SeqCst);
+    }
+
+    /// Install the handler for `signum` (`SA_RESTART`; `signum` must be below [`LIMIT`]).
+    /// Replaces the previous disposition of that signal for the rest of the process's life.
+    pub(crate) fn install(signum: libc::c_int) -> io::Result<()> {
+        if usize::try_from(signum).map_or(true, |i| i == 0 || i >= LIMIT) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("signal number {signum} is out of range 1..{LIMIT}"),
+            ));
+        }
         // SAFETY: a zeroed sigaction is a valid value to start from; we fill the handler,
         // flags and an empty mask, and pass valid pointers to sigaction.
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
+            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
             action.sa_flags = libc::SA_RESTART;
             libc::sigemptyset(&mut action.sa_mask);
-            if libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut()) != 0 {
+            if libc::sigaction(signum, &action, std::ptr::null_mut()) != 0 {
                 return Err(io::Error::last_os_error());
             }
         }
