@@ -59,6 +59,12 @@ impl BlockingPool {
         self.inner.lock().threads
     }
 
+    /// Threads alive, threads idle, jobs queued (for metrics).
+    pub(crate) fn stats(&self) -> (usize, usize, usize) {
+        let state = self.inner.lock();
+        (state.threads, state.idle, state.queue.len())
+    }
+
     /// Jobs queued or running (paused time waits for them before it jumps ahead).
     pub(crate) fn jobs_in_flight(&self) -> usize {
         let state = self.inner.lock();

@@ -28,6 +28,7 @@ use slab::Slab;
 use crate::blocking::BlockingPool;
 use crate::context;
 use crate::coop;
+use crate::metrics::{Counters, RuntimeMetrics};
 use crate::reactor::Reactor;
 use crate::remote::Remote;
 use crate::rng::SplitMix64;
@@ -226,6 +227,7 @@ impl Builder {
             event_interval: self.event_interval,
             task_budget: self.task_budget,
             forced_yields: Cell::new(0),
+            counters: Counters::new(),
             deferred: RefCell::new(Vec::new()),
             deferred_scratch: RefCell::new(Vec::new()),
             any_deferred: Cell::new(false),
@@ -322,6 +324,7 @@ impl Runtime {
                         core.main_queued.set(false);
                         coop::start_poll(core.task_budget);
                         if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                            Counters::add(&core.counters.polls, u64::from(polls) + 1);
                             return out;
                         }
                     }
@@ -335,6 +338,7 @@ impl Runtime {
                     break;
                 }
             }
+            Counters::add(&core.counters.polls, u64::from(polls));
             // Here the queue is empty (idle: the poll may block until the next timer), or
             // `event_interval` polls were made, or a budget ran out.
             let idle = core.run_queue.borrow().is_empty() && !core.has_deferred();
@@ -357,6 +361,17 @@ impl Runtime {
         F::Output: 'static,
     {
         self.core.spawn(future, None)
+    }
+
+    /// This runtime's metrics (see [`RuntimeMetrics`]); usable from outside `block_on`.
+    ///
+    /// ```
+    /// let rt = corio_runtime::Runtime::new().unwrap();
+    /// rt.block_on(async { corio_runtime::spawn(async {}).await.unwrap() });
+    /// assert_eq!(rt.metrics().spawned_tasks_count, 1);
+    /// ```
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.core.metrics()
     }
 
     /// How many threads the blocking pool runs right now (busy or idle).
@@ -432,6 +447,8 @@ pub(crate) struct Core {
     task_budget: u32,
     /// Polls that ended because their budget ran out (read by metrics and tests).
     forced_yields: Cell<u64>,
+    /// The rest of the metrics' counters.
+    counters: Counters,
     /// Wakers of polls cut short by the budget since the loop last looked at the OS: they
     /// are woken after it, behind whatever the OS and the timers woke.
     deferred: RefCell<Vec<Waker>>,
@@ -472,6 +489,7 @@ impl Core {
                 .key
                 .set(u32::try_from(key).expect("corio: more than 4G live tasks"));
             self.live.set(self.live.get() + 1);
+            Counters::add(&self.counters.spawned, 1);
             self.run_queue.borrow_mut().push_back(Some(task));
         }
         JoinHandle::new(task)
@@ -526,9 +544,29 @@ impl Core {
     }
 
     /// How many polls were cut short by the budget so far.
-    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
     pub(crate) fn forced_yield_count(&self) -> u64 {
         self.forced_yields.get()
+    }
+
+    /// A snapshot of the metrics.
+    pub(crate) fn metrics(&self) -> RuntimeMetrics {
+        let elapsed = self.counters.created.elapsed();
+        let (threads, idle, queued) = self.blocking.stats();
+        RuntimeMetrics {
+            live_tasks_count: self.live.get() as u64,
+            spawned_tasks_count: self.counters.spawned.get(),
+            total_polls_count: self.counters.polls.get(),
+            total_park_count: self.counters.parks.get(),
+            total_busy_duration: elapsed.saturating_sub(self.counters.parked.get()),
+            elapsed,
+            io_driver_ready_count: self.reactor.ready_count(),
+            remote_schedule_count: self.counters.remote_schedules.get(),
+            budget_forced_yield_count: self.forced_yields.get(),
+            timers_fired_count: self.timers.fired_count(),
+            blocking_threads_count: threads as u64,
+            idle_blocking_threads_count: idle as u64,
+            blocking_queue_depth: queued as u64,
+        }
     }
 
     /// Live (spawned, not yet finished) tasks.
@@ -614,7 +652,11 @@ impl Core {
             Some(Duration::ZERO)
         };
         // A foreign wake after the check above pokes the mio::Waker, so a blocking poll returns.
-        self.reactor.poll(timeout);
+        if timeout == Some(Duration::ZERO) {
+            self.reactor.poll(timeout);
+        } else {
+            self.counters.parked(|| self.reactor.poll(timeout));
+        }
         self.timers.fire_due();
         if self.remote.take_notified() {
             self.drain_remote();
@@ -643,7 +685,7 @@ impl Core {
                 return;
             }
         }
-        self.reactor.poll(None);
+        self.counters.parked(|| self.reactor.poll(None));
         self.timers.fire_due();
         if self.remote.take_notified() {
             self.drain_remote();
@@ -653,10 +695,12 @@ impl Core {
     fn drain_remote(&self) {
         // One swap, so a foreign wake landing between a load and a store is never lost.
         if self.remote.main_woken.swap(false, Ordering::AcqRel) {
+            Counters::add(&self.counters.remote_schedules, 1);
             self.wake_main();
         }
         let mut injected = self.injected.borrow_mut();
         self.remote.drain(&mut injected);
+        Counters::add(&self.counters.remote_schedules, injected.len() as u64);
         for task in injected.drain(..) {
             self.schedule(task);
             // SAFETY: the inject entry owned this reference.

@@ -55,6 +55,7 @@ mod context;
 mod coop;
 mod executor;
 pub mod io;
+mod metrics;
 mod reactor;
 mod remote;
 mod rng;
@@ -66,6 +67,7 @@ pub mod time;
 
 pub use blocking::spawn_blocking;
 pub use executor::{Builder, Runtime};
+pub use metrics::{metrics, RuntimeMetrics};
 pub use task::spawn;
 
 /// Run `future` to completion on a new runtime with default settings, then drop the runtime

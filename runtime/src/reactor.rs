@@ -73,6 +73,8 @@ pub(crate) struct Reactor {
     next_generation: std::cell::Cell<u64>,
     /// Wakers collected while handling events, woken after the borrows end.
     to_wake: RefCell<Vec<Waker>>,
+    /// Events the OS reported so far (metrics).
+    ready_events: std::cell::Cell<u64>,
 }
 
 impl Reactor {
@@ -88,6 +90,7 @@ impl Reactor {
             sources: RefCell::new(Slab::new()),
             next_generation: std::cell::Cell::new(0),
             to_wake: RefCell::new(Vec::new()),
+            ready_events: std::cell::Cell::new(0),
         };
         Ok((reactor, waker))
     }
@@ -197,7 +200,9 @@ impl Reactor {
         let mut to_wake = self.to_wake.borrow_mut();
         {
             let mut sources = self.sources.borrow_mut();
+            let mut ready = 0;
             for event in events.iter() {
+                ready += 1;
                 let Some(io) = sources.get_mut(event.token().0) else {
                     continue;
                 };
@@ -234,11 +239,17 @@ impl Reactor {
                     to_wake.extend(io.more.extract_if(.., woken).map(|(_, w)| w));
                 }
             }
+            self.ready_events.set(self.ready_events.get() + ready);
         }
         drop(events);
         for waker in to_wake.drain(..) {
             waker.wake();
         }
+    }
+
+    /// Events the OS has reported (including the cross-thread waker's).
+    pub(crate) fn ready_count(&self) -> u64 {
+        self.ready_events.get()
     }
 
     /// Drop every parked waker (runtime shutdown); the sources stay with their owners.

@@ -36,6 +36,8 @@ pub(crate) struct Timers {
     pub(crate) clock: clock::Clock,
     wheel: RefCell<Wheel>,
     fired: RefCell<Vec<Waker>>,
+    /// Timers fired so far (metrics).
+    fired_count: std::cell::Cell<u64>,
 }
 
 impl Timers {
@@ -46,6 +48,7 @@ impl Timers {
             clock: clock::Clock::new(start, start_paused),
             wheel: RefCell::new(Wheel::new()),
             fired: RefCell::new(Vec::new()),
+            fired_count: std::cell::Cell::new(0),
         }
     }
 
@@ -109,9 +112,16 @@ impl Timers {
         let now = self.now().saturating_duration_since(self.start).as_millis() as u64;
         let mut fired = self.fired.borrow_mut();
         self.wheel.borrow_mut().advance(now, &mut fired);
+        self.fired_count
+            .set(self.fired_count.get() + fired.len() as u64);
         for waker in fired.drain(..) {
             waker.wake();
         }
+    }
+
+    /// Timers fired so far.
+    pub(crate) fn fired_count(&self) -> u64 {
+        self.fired_count.get()
     }
 
     /// Drop all parked wakers (runtime shutdown).
