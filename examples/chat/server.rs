@@ -60,7 +60,7 @@ use std::io::{self, ErrorKind};
 use std::pin::pin;
 use std::rc::Rc;
 use std::task::Poll;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use corio::net::tcp::ReadHalf;
 use corio::net::{TcpListener, TcpStream};
@@ -186,7 +186,7 @@ impl Room {
     fn broadcast(&self, from: Option<u64>, msg: Msg, kind: Kind) {
         // One clock read per broadcast at most, and only if some outbox is over its bound.
         let mut clock = None;
-        let mut now = || *clock.get_or_insert_with(Instant::now);
+        let mut now = || *clock.get_or_insert_with(corio::time::now);
         let mut too_slow = Vec::new();
         for (&id, member) in self.members.borrow().iter() {
             if Some(id) != from && member.outbox.offer(&msg, kind, &mut now) == Offer::TooSlow {
