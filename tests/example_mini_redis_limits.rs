@@ -4,6 +4,12 @@
 //! buffers give memory back; a pipelining client cannot run unbounded commands between
 //! awaits. Bounds are checked through the counters the server keeps (`server::stats()`),
 //! never through timing.
+//!
+//! Every test runs on paused virtual time: the clients are tasks on the server's loop, so
+//! their loopback writes are ready at once and auto-advance only moves the clock when
+//! client and server are both stuck. The idle and request timeouts are then met at their
+//! deadline exactly, whatever the machine's load, and "until the server is stuck" means
+//! the loop had nothing left to do.
 
 /// The example's own module tree (`server.rs` finds `super::cmd`, `super::db`, ...).
 #[allow(dead_code)]
@@ -19,21 +25,25 @@ mod mini_redis {
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use corio::net::TcpListener;
-use corio::time::{sleep, timeout};
+use corio::time::{self, sleep, timeout};
 use mini_redis::client::{encode, Client};
 use mini_redis::resp::{parse_command, CommandParser, Frame, Limits};
 use mini_redis::server::{self, stats, Config, TURN_WORK};
 
-/// Run `test` against a fresh server with `config`; at most 20 s.
+/// Run `test` against a fresh server with `config`, on paused time; at most 20 s of it.
 fn with_server<F, Fut>(config: Config, test: F)
 where
     F: FnOnce(SocketAddr) -> Fut,
     Fut: Future<Output = ()>,
 {
-    corio::run(async move {
+    let rt = corio::Runtime::builder()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = corio::spawn(server::serve(listener, config));
@@ -48,9 +58,9 @@ where
 /// moved for several checks. Used before checking a bound, so the check sees the most the
 /// server would do; a slow machine only makes it see less, never a false failure.
 async fn until_server_is_stuck() {
-    let give_up = Instant::now() + Duration::from_secs(5);
+    let give_up = time::now() + Duration::from_secs(5);
     let (mut last, mut still) = (u64::MAX, 0);
-    while still < 5 && Instant::now() < give_up {
+    while still < 5 && time::now() < give_up {
         sleep(Duration::from_millis(20)).await;
         let now = stats().commands;
         still = if now == last { still + 1 } else { 0 };
@@ -295,22 +305,30 @@ fn an_idle_connection_is_closed_after_the_idle_timeout() {
     with_server(config, |addr| async move {
         let mut idle = Client::connect(addr).await;
         assert_eq!(idle.cmd(&[b"PING"]).await, Frame::Simple(b"PONG".to_vec()));
-        let quiet_since = Instant::now();
+        let quiet_since = time::now();
         assert_eq!(idle.frame().await, None, "the idle connection is closed");
+        let quiet = time::now() - quiet_since;
         assert!(
-            quiet_since.elapsed() >= Duration::from_millis(300),
-            "closed early"
+            quiet >= Duration::from_millis(300),
+            "closed early: {quiet:?}"
         );
+        assert_eq!(quiet, Duration::from_millis(300), "closed late");
         assert_eq!(stats().timed_out, 1);
         // A client that holds an unread reply is not kept forever either.
         let mut stuck = Client::connect(addr).await;
         assert_eq!(stuck.cmd(&[b"SET", b"k", &vec![b'v'; 4 << 20]]).await, ok());
         stuck.send_raw(&encode(&[b"GET", b"k"]).repeat(8)).await;
-        let give_up = Instant::now() + Duration::from_secs(10);
-        while stats().timed_out < 2 && Instant::now() < give_up {
+        let stuck_since = time::now();
+        let give_up = stuck_since + Duration::from_secs(10);
+        while stats().timed_out < 2 && time::now() < give_up {
             sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(stats().timed_out, 2, "the non-reading client was closed");
+        let stuck = time::now() - stuck_since;
+        assert!(
+            stuck >= Duration::from_millis(300),
+            "the non-reading client was closed early: {stuck:?}"
+        );
         assert_eq!(stats().connections, 0);
     });
 }
@@ -323,7 +341,7 @@ fn an_unfinished_request_is_closed_after_the_request_timeout_however_it_drips() 
     };
     with_server(config, |addr| async move {
         let mut c = Client::connect(addr).await;
-        let started = Instant::now();
+        let started = time::now();
         c.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000\r\n")
             .await;
         // One byte every 20 ms is activity, but the request never gets done in time.
@@ -334,7 +352,9 @@ fn an_unfinished_request_is_closed_after_the_request_timeout_however_it_drips() 
             sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(stats().timed_out, 1, "the dripping request was cut");
-        assert!(started.elapsed() >= Duration::from_millis(300), "cut early");
+        let took = time::now() - started;
+        assert!(took >= Duration::from_millis(300), "cut early: {took:?}");
+        assert_eq!(took, Duration::from_millis(300), "cut late");
         assert_eq!(c.frame().await, None);
         // A complete command restarts nothing: a later unfinished one gets its own time.
         let mut c = Client::connect(addr).await;
