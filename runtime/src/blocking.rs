@@ -257,6 +257,7 @@ where
     F: FnOnce() -> R + Send + 'static,
     R: Send + 'static,
 {
+    let at = std::panic::Location::caller();
     context::expect_core("spawn_blocking", |core| {
         let slot = Arc::new(Slot {
             outcome: Mutex::new(Outcome::Waiting(None)),
@@ -270,7 +271,7 @@ where
             guard.done = true;
             guard.slot.complete(Outcome::Done(result));
         }));
-        core.spawn(WaitBlocking { slot }, None)
+        core.spawn(WaitBlocking { slot }, None, at)
     })
 }
 

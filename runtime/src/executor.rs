@@ -32,7 +32,7 @@ use crate::metrics::{Counters, RuntimeMetrics};
 use crate::reactor::Reactor;
 use crate::remote::Remote;
 use crate::rng::SplitMix64;
-use crate::task::raw::{TaskPtr, CANCELLED, COMPLETE, RUNNING, SCHEDULED};
+use crate::task::raw::{Meta, TaskPtr, CANCELLED, COMPLETE, RUNNING, SCHEDULED};
 use crate::task::{waker, JoinHandle};
 use crate::time::Timers;
 
@@ -228,6 +228,7 @@ impl Builder {
             task_budget: self.task_budget,
             forced_yields: Cell::new(0),
             counters: Counters::new(),
+            loop_time: Cell::new(std::time::Instant::now()),
             deferred: RefCell::new(Vec::new()),
             deferred_scratch: RefCell::new(Vec::new()),
             any_deferred: Cell::new(false),
@@ -355,12 +356,14 @@ impl Runtime {
     /// let h = rt.spawn(async { 5 });
     /// assert_eq!(rt.block_on(h).unwrap(), 5);
     /// ```
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
         F::Output: 'static,
     {
-        self.core.spawn(future, None)
+        self.core
+            .spawn(future, None, std::panic::Location::caller())
     }
 
     /// This runtime's metrics (see [`RuntimeMetrics`]); usable from outside `block_on`.
@@ -449,6 +452,9 @@ pub(crate) struct Core {
     forced_yields: Cell<u64>,
     /// The rest of the metrics' counters.
     counters: Counters,
+    /// The time at the loop's latest turn (one clock read per turn): when a task was last
+    /// polled, for `task::all`'s `idle_for`, without a clock read per poll.
+    pub(crate) loop_time: Cell<std::time::Instant>,
     /// Wakers of polls cut short by the budget since the loop last looked at the OS: they
     /// are woken after it, behind whatever the OS and the timers woke.
     deferred: RefCell<Vec<Waker>>,
@@ -468,6 +474,7 @@ impl Core {
         &self,
         future: F,
         name: Option<Box<crate::task::raw::TaskName>>,
+        spawned_at: &'static std::panic::Location<'static>,
     ) -> JoinHandle<F::Output>
     where
         F: Future + 'static,
@@ -475,7 +482,12 @@ impl Core {
     {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
-        let task = TaskPtr::allocate(future, id, name, self.remote.clone(), 2);
+        let meta = Meta {
+            spawned_at,
+            polls: Cell::new(0),
+            last_polled: Cell::new(self.loop_time.get()),
+        };
+        let task = TaskPtr::allocate(future, id, name, self.remote.clone(), 2, meta);
         if self.shutting_down.get() {
             // The runtime is being dropped: the task is born cancelled.
             task.cancel();
@@ -548,6 +560,36 @@ impl Core {
         self.forced_yields.get()
     }
 
+    /// `task::all`: every live task, by slab order.
+    pub(crate) fn task_infos(&self) -> Vec<crate::task::TaskInfo> {
+        use crate::task::{Id, TaskInfo, TaskState};
+        let now = std::time::Instant::now();
+        self.tasks
+            .borrow()
+            .iter()
+            .map(|(_, t)| *t)
+            .filter(|t| t.state() & COMPLETE == 0)
+            .map(|t| {
+                let state = t.state();
+                let meta = t.meta();
+                TaskInfo {
+                    id: Id(t.header().id),
+                    name: t.header().name.as_ref().map(|n| n.0.to_string()),
+                    state: if state & RUNNING != 0 {
+                        TaskState::Running
+                    } else if state & SCHEDULED != 0 {
+                        TaskState::Scheduled
+                    } else {
+                        TaskState::Idle
+                    },
+                    polls: meta.polls.get(),
+                    spawned_at: meta.spawned_at,
+                    idle_for: now.saturating_duration_since(meta.last_polled.get()),
+                }
+            })
+            .collect()
+    }
+
     /// A snapshot of the metrics.
     pub(crate) fn metrics(&self) -> RuntimeMetrics {
         let elapsed = self.counters.created.elapsed();
@@ -561,7 +603,7 @@ impl Core {
             elapsed,
             io_driver_ready_count: self.reactor.ready_count(),
             remote_schedule_count: self.counters.remote_schedules.get(),
-            budget_forced_yield_count: self.forced_yields.get(),
+            budget_forced_yield_count: self.forced_yield_count(),
             timers_fired_count: self.timers.fired_count(),
             blocking_threads_count: threads as u64,
             idle_blocking_threads_count: idle as u64,
@@ -606,6 +648,9 @@ impl Core {
         self.current.set(Some(task));
         let waker = waker::borrowed_task_waker(task);
         let mut cx = Context::from_waker(&waker);
+        let meta = task.meta();
+        meta.polls.set(meta.polls.get() + 1);
+        meta.last_polled.set(self.loop_time.get());
         coop::start_poll(self.task_budget);
         let done = task.poll(&mut cx);
         self.current.set(None);
@@ -638,6 +683,14 @@ impl Core {
     /// Step 3 of a loop turn: I/O, timers, foreign wakes. `idle`: nothing is ready, so the
     /// poll may block until the next timer (or a foreign wake / I/O event).
     fn turn(&self, idle: bool) {
+        // After this turn's I/O and timers, the tasks it wakes run "now".
+        struct StampOnExit<'a>(&'a Cell<std::time::Instant>);
+        impl Drop for StampOnExit<'_> {
+            fn drop(&mut self) {
+                self.0.set(std::time::Instant::now());
+            }
+        }
+        let _stamp = StampOnExit(&self.loop_time);
         if self.remote.take_notified() {
             self.drain_remote();
         }

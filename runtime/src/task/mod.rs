@@ -3,6 +3,7 @@
 //! A task is a future the runtime owns and polls when it is woken. Spawning is cheap (one
 //! allocation) and needs no `Send`: everything runs on the loop's thread.
 
+mod info;
 mod join_handle;
 mod join_set;
 mod local;
@@ -17,6 +18,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+pub use info::{all, TaskInfo, TaskState};
 pub use join_handle::{AbortHandle, JoinError, JoinHandle};
 pub use join_set::JoinSet;
 pub use local::{AccessError, LocalKey, TaskLocalFuture};
@@ -53,7 +55,8 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    context::expect_core("spawn", |core| core.spawn(future, None))
+    let at = std::panic::Location::caller();
+    context::expect_core("spawn", |core| core.spawn(future, None, at))
 }
 
 /// Configures a task before spawning it (its name, for now).
@@ -93,7 +96,10 @@ impl Builder {
         F: Future + 'static,
         F::Output: 'static,
     {
-        context::expect_core("task::Builder::spawn", |core| core.spawn(future, self.name))
+        let at = std::panic::Location::caller();
+        context::expect_core("task::Builder::spawn", |core| {
+            core.spawn(future, self.name, at)
+        })
     }
 }
 

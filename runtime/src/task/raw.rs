@@ -45,12 +45,13 @@
 use std::any::Any;
 use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use crate::remote::Remote;
 use crate::task::JoinError;
@@ -118,9 +119,28 @@ enum Stage<F: Future> {
     Consumed,
 }
 
+/// What `task::all` and slow-poll reports tell about a task: kept beside the header (not in
+/// it, which stays one cache line for the hot path), at the same offset for every future type.
+pub(crate) struct Meta {
+    /// Where the task was spawned (`#[track_caller]` on every spawn function).
+    pub(crate) spawned_at: &'static Location<'static>,
+    /// Polls so far.
+    pub(crate) polls: Cell<u64>,
+    /// The loop's time (read once per turn, not per poll) at the task's latest poll, or at its
+    /// spawn.
+    pub(crate) last_polled: Cell<Instant>,
+}
+
+/// The type-independent front of every task cell.
+#[repr(C)]
+struct Prefix {
+    header: Header,
+    meta: Meta,
+}
+
 #[repr(C)]
 struct Cell_<F: Future> {
-    header: Header,
+    prefix: Prefix,
     stage: UnsafeCell<Stage<F>>,
 }
 
@@ -136,25 +156,30 @@ impl TaskPtr {
         name: Option<Box<TaskName>>,
         remote: Arc<Remote>,
         refs: usize,
+        meta: Meta,
     ) -> TaskPtr
     where
         F: Future + 'static,
         F::Output: 'static,
     {
         let cell = Box::new(Cell_ {
-            header: Header {
-                refs: AtomicUsize::new(refs),
-                state: Cell::new(SCHEDULED | JOIN_INTEREST),
-                key: Cell::new(u32::MAX),
-                id,
-                remote,
-                vtable: vtable::<F>(),
-                join_waker: UnsafeCell::new(None),
-                name,
+            prefix: Prefix {
+                header: Header {
+                    refs: AtomicUsize::new(refs),
+                    state: Cell::new(SCHEDULED | JOIN_INTEREST),
+                    key: Cell::new(u32::MAX),
+                    id,
+                    remote,
+                    vtable: vtable::<F>(),
+                    join_waker: UnsafeCell::new(None),
+                    name,
+                },
+                meta,
             },
             stage: UnsafeCell::new(Stage::Running(future)),
         });
-        // `Cell_` is repr(C) with the header first, so the cell pointer is a header pointer.
+        // `Cell_` and `Prefix` are repr(C) with the header first, so the cell pointer is a
+        // header pointer (and a prefix pointer).
         TaskPtr(NonNull::from(Box::leak(cell)).cast())
     }
 
@@ -163,6 +188,14 @@ impl TaskPtr {
         // SAFETY: a TaskPtr is only used while some reference keeps the cell alive, and only
         // on the runtime thread (foreign threads go through `waker.rs`, which avoids `&Header`).
         unsafe { self.0.as_ref() }
+    }
+
+    /// The task's metadata. Runtime thread only, like `header`.
+    #[inline]
+    pub(crate) fn meta(&self) -> &Meta {
+        // SAFETY: as in `header`; every cell starts with a `Prefix` (repr(C), header first),
+        // whatever its future type, so the header pointer is a prefix pointer.
+        unsafe { &(*self.0.cast::<Prefix>().as_ptr()).meta }
     }
 
     #[inline]
