@@ -25,5 +25,5 @@
 pub use corio_macros::{main, test};
 pub use corio_net::{net, process, signal};
 pub use corio_runtime::{io, sync, task, task_local, time};
-pub use corio_runtime::{metrics, RuntimeMetrics};
+pub use corio_runtime::{metrics, RuntimeMetrics, SlowPoll};
 pub use corio_runtime::{run, spawn, spawn_blocking, Builder, Runtime};

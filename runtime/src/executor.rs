@@ -35,6 +35,7 @@ use crate::rng::SplitMix64;
 use crate::task::raw::{Meta, TaskPtr, CANCELLED, COMPLETE, RUNNING, SCHEDULED};
 use crate::task::{waker, JoinHandle};
 use crate::time::Timers;
+use crate::watchdog::{self, OnSlowPoll, SlowPoll, Watch};
 
 const DEFAULT_EVENT_INTERVAL: u32 = 61;
 const DEFAULT_BLOCKING_THREADS: usize = 64;
@@ -60,6 +61,18 @@ pub struct Builder {
     task_budget: u32,
     start_paused: bool,
     auto_advance: bool,
+    slow_poll_threshold: Option<Duration>,
+    on_slow_poll: Option<SlowPollHook>,
+}
+
+/// `Builder::on_slow_poll`'s callback, with a `Debug` for the builder's.
+#[derive(Clone)]
+struct SlowPollHook(OnSlowPoll);
+
+impl fmt::Debug for SlowPollHook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("on_slow_poll(..)")
+    }
 }
 
 impl Default for Builder {
@@ -72,6 +85,8 @@ impl Default for Builder {
             task_budget: coop::DEFAULT_TASK_BUDGET,
             start_paused: false,
             auto_advance: true,
+            slow_poll_threshold: None,
+            on_slow_poll: None,
         }
     }
 }
@@ -201,6 +216,43 @@ impl Builder {
         self
     }
 
+    /// Report task polls that run longer than `threshold` (off by default; asyncio's debug
+    /// mode uses 100 ms): a watchdog thread names a poll still running past it (an endless
+    /// computation is reported while it runs), and the loop reports it again with its
+    /// duration when it returns. Reports go to [`on_slow_poll`](Self::on_slow_poll) (default:
+    /// one line on stderr). The loop reads no clock for this: a poll is caught once it has run
+    /// between `threshold` and 1.25 × `threshold`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = corio_runtime::Builder::new()
+    ///     .slow_poll_threshold(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
+        self.slow_poll_threshold = Some(threshold);
+        self
+    }
+
+    /// Where slow-poll reports go (see [`slow_poll_threshold`](Self::slow_poll_threshold));
+    /// called on the watchdog's thread for a running poll, on the loop's for a finished one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = corio_runtime::Builder::new()
+    ///     .slow_poll_threshold(Duration::from_millis(50))
+    ///     .on_slow_poll(|p| eprintln!("slow: {p:?}"))
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(rt);
+    /// ```
+    pub fn on_slow_poll(mut self, report: impl Fn(&SlowPoll) + Send + Sync + 'static) -> Builder {
+        self.on_slow_poll = Some(SlowPollHook(Arc::new(report)));
+        self
+    }
+
     /// Create the runtime: an epoll (kqueue) instance, its waker, and an empty task set.
     /// Errors are those of creating the OS poller.
     ///
@@ -228,6 +280,14 @@ impl Builder {
             task_budget: self.task_budget,
             forced_yields: Cell::new(0),
             counters: Counters::new(),
+            watch: self.slow_poll_threshold.map(|t| {
+                let report = self
+                    .on_slow_poll
+                    .map(|h| h.0)
+                    .unwrap_or_else(watchdog::print_report);
+                Watch::start(t, report)
+            }),
+            poll_seq: Cell::new(0),
             loop_time: Cell::new(std::time::Instant::now()),
             deferred: RefCell::new(Vec::new()),
             deferred_scratch: RefCell::new(Vec::new()),
@@ -309,6 +369,7 @@ impl Runtime {
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let core = &*self.core;
         let _enter = context::enter(core, false);
+        let block_on_at = std::panic::Location::caller();
         let mut future = pin!(future);
         let main_waker = waker::main_waker(&core.remote);
         let mut cx = Context::from_waker(&main_waker);
@@ -324,7 +385,15 @@ impl Runtime {
                     Some(None) => {
                         core.main_queued.set(false);
                         coop::start_poll(core.task_budget);
-                        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                        let poll = match &core.watch {
+                            None => future.as_mut().poll(&mut cx),
+                            Some(watch) => {
+                                core.watched(watch, 0, Some("main"), block_on_at, || {
+                                    future.as_mut().poll(&mut cx)
+                                })
+                            }
+                        };
+                        if let Poll::Ready(out) = poll {
                             Counters::add(&core.counters.polls, u64::from(polls) + 1);
                             return out;
                         }
@@ -394,6 +463,9 @@ impl Drop for Runtime {
         // Destructors of task futures may spawn, wake or touch timers: let them find the core.
         let _enter = context::enter(core, true);
         core.shutting_down.set(true);
+        if let Some(watch) = &core.watch {
+            watch.stop();
+        }
         // Deferred wakers hold task references: let go of them while every task is alive.
         drop(std::mem::take(&mut *core.deferred.borrow_mut()));
         for task in core.remote.close() {
@@ -452,6 +524,10 @@ pub(crate) struct Core {
     forced_yields: Cell<u64>,
     /// The rest of the metrics' counters.
     counters: Counters,
+    /// Slow-poll detection, when on.
+    watch: Option<Arc<Watch>>,
+    /// Polls begun and ended, for the watchdog (odd while one runs).
+    poll_seq: Cell<u64>,
     /// The time at the loop's latest turn (one clock read per turn): when a task was last
     /// polled, for `task::all`'s `idle_for`, without a clock read per poll.
     pub(crate) loop_time: Cell<std::time::Instant>,
@@ -502,6 +578,9 @@ impl Core {
                 .set(u32::try_from(key).expect("corio: more than 4G live tasks"));
             self.live.set(self.live.get() + 1);
             Counters::add(&self.counters.spawned, 1);
+            if let (Some(watch), Some(name)) = (&self.watch, &task.header().name) {
+                watch.name_task(id, &name.0);
+            }
             self.run_queue.borrow_mut().push_back(Some(task));
         }
         JoinHandle::new(task)
@@ -522,6 +601,33 @@ impl Core {
         if !self.main_queued.replace(true) {
             self.run_queue.borrow_mut().push_back(None);
         }
+    }
+
+    /// Run one poll under the watchdog's eye; report it here if it was flagged slow.
+    #[cold]
+    #[inline(never)]
+    fn watched<R>(
+        &self,
+        watch: &Watch,
+        id: u64,
+        name: Option<&str>,
+        spawned_at: &'static std::panic::Location<'static>,
+        poll: impl FnOnce() -> R,
+    ) -> R {
+        let seq = self.poll_seq.get() + 1;
+        self.poll_seq.set(seq + 1);
+        watch.begin(seq, id, spawned_at);
+        let out = poll();
+        if let Some(duration) = watch.end(seq) {
+            watch.report(&SlowPoll {
+                id: crate::task::Id(id),
+                name: name.map(str::to_owned),
+                spawned_at,
+                duration,
+                running: false,
+            });
+        }
+        out
     }
 
     /// A poll ran out of budget (called from `coop`'s cold path): count it and park its
@@ -652,7 +758,16 @@ impl Core {
         meta.polls.set(meta.polls.get() + 1);
         meta.last_polled.set(self.loop_time.get());
         coop::start_poll(self.task_budget);
-        let done = task.poll(&mut cx);
+        let done = match &self.watch {
+            None => task.poll(&mut cx),
+            Some(watch) => {
+                let header = task.header();
+                let name = header.name.as_deref().map(|n| &*n.0);
+                self.watched(watch, header.id, name, meta.spawned_at, || {
+                    task.poll(&mut cx)
+                })
+            }
+        };
         self.current.set(None);
         task.unset(RUNNING);
         if done {
@@ -664,6 +779,9 @@ impl Core {
     /// of the task unless it was queued again meanwhile (then its queue entry releases it).
     fn finish(&self, task: TaskPtr) {
         task.set(COMPLETE);
+        if let (Some(watch), Some(_)) = (&self.watch, &task.header().name) {
+            watch.forget_task(task.header().id);
+        }
         self.live.set(self.live.get() - 1);
         task.wake_join();
         if task.state() & SCHEDULED == 0 {

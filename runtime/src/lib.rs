@@ -64,11 +64,13 @@ pub mod task;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod time;
+mod watchdog;
 
 pub use blocking::spawn_blocking;
 pub use executor::{Builder, Runtime};
 pub use metrics::{metrics, RuntimeMetrics};
 pub use task::spawn;
+pub use watchdog::SlowPoll;
 
 /// Run `future` to completion on a new runtime with default settings, then drop the runtime
 /// (and every task still alive). The usual entry point, like `asyncio.run`.
