@@ -1,6 +1,10 @@
 //! The `chat` example, served in-process on an ephemeral loopback port: fan-out to every
 //! other client, join/leave notices, the slow-client policy (a client that never reads is
 //! disconnected and does not hold up anyone else), and over-long lines.
+//!
+//! Every test runs on paused virtual time: the clients are tasks on the room's loop, so
+//! their loopback writes are ready at once and auto-advance moves the clock only when
+//! everyone waits.
 
 /// The example's own module tree.
 #[allow(dead_code)]
@@ -19,21 +23,42 @@ use corio::time::timeout;
 
 use chat::server;
 
+/// A loopback listener whose accepted connections have Nagle off (TCP_NODELAY is inherited
+/// from the listener on Linux), with `send_buffer` bytes of kernel send buffer if given.
+///
+/// Needed on paused time: the example server leaves Nagle on, so a small line written to a
+/// client that has not yet ACKed the previous one waits in the kernel for its delayed ACK
+/// (up to 40 ms on Linux). A zero-timeout look at the OS cannot see that data coming, so
+/// auto-advance would jump the clock past it (to a `wait_for` or whole-test timeout) and a
+/// reading client would look as if it got nothing. The backlog is `TcpListener::bind`'s
+/// (1024): a connect over the backlog is retried by the kernel after 1 s, which a paused
+/// clock cannot see either.
+fn nodelay_listener(send_buffer: Option<u32>) -> TcpListener {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_nodelay(true).unwrap();
+    if let Some(size) = send_buffer {
+        socket.set_send_buffer_size(size).unwrap();
+    }
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    socket.listen(1024).unwrap()
+}
+
 /// Run `test` against a room with a default listener (first address) and one whose
 /// accepted connections get a 4 KiB kernel send buffer (second address; a listener's buffer
-/// sizes are inherited by the connections it accepts). At most 10 s.
+/// sizes are inherited by the connections it accepts). On paused time; at most 10 s of it.
 fn with_room<F, Fut>(config: server::Config, test: F)
 where
     F: FnOnce(SocketAddr, SocketAddr) -> Fut,
     Fut: Future<Output = ()>,
 {
-    corio::run(async move {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let rt = corio::Runtime::builder()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let listener = nodelay_listener(None);
         let addr = listener.local_addr().unwrap();
-        let socket = TcpSocket::new_v4().unwrap();
-        socket.set_send_buffer_size(4096).unwrap();
-        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-        let small = socket.listen(128).unwrap();
+        let small = nodelay_listener(Some(4096));
         let small_addr = small.local_addr().unwrap();
         let room = server::Room::new(config);
         let servers = [
@@ -162,6 +187,7 @@ fn a_client_that_never_reads_is_disconnected_and_stalls_nobody() {
         sender.expect("* guest3 joined").await;
 
         let started = Instant::now();
+        let started_rt = corio::time::now();
         let payload = "x".repeat(200);
         let mut burst = String::new();
         for i in 0..LINES {
@@ -192,6 +218,7 @@ fn a_client_that_never_reads_is_disconnected_and_stalls_nobody() {
             }
         }
         let elapsed = started.elapsed();
+        let elapsed_rt = corio::time::now() - started_rt;
         assert!(
             kicked,
             "the stalled client was disconnected before the burst ended"
@@ -199,6 +226,12 @@ fn a_client_that_never_reads_is_disconnected_and_stalls_nobody() {
         let mut sender = writer.await.unwrap();
         sender.expect("* guest1 was disconnected (too slow)").await;
         assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+        // On the virtual clock: the burst never waited for the stalled client's stall
+        // timeout (5 s by default); the backlog cap cut it first.
+        assert!(
+            elapsed_rt < server::Config::default().stall_timeout,
+            "the burst waited {elapsed_rt:?} of virtual time"
+        );
 
         // The stalled client now reads: what was buffered for it, then EOF.
         let mut got = 0;

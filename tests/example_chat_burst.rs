@@ -2,6 +2,11 @@
 //! promptly, all saying a line at once or all joining and leaving at once, must all stay
 //! connected and receive everything; a client that never reads is still disconnected by the
 //! backlog bound while the readers are not. In-process on loopback, each test bounded in time.
+//!
+//! Every test runs on paused virtual time: the clients are tasks on the room's loop, so
+//! their loopback writes are ready at once and auto-advance moves the clock only when
+//! everyone waits. The stall timeout is met on the virtual clock (a loaded machine cannot
+//! make a reader look stalled), and the polling waits cost no wall time.
 
 /// The example's own module tree.
 #[allow(dead_code)]
@@ -104,21 +109,43 @@ async fn wait_for(cond: impl Fn() -> bool, what: &str) {
     assert!(waited.is_ok(), "timed out waiting for {what}");
 }
 
+/// A loopback listener whose accepted connections have Nagle off (TCP_NODELAY is inherited
+/// from the listener on Linux), with `send_buffer` bytes of kernel send buffer if given.
+///
+/// Needed on paused time: the example server leaves Nagle on, so a small line written to a
+/// client that has not yet ACKed the previous one waits in the kernel for its delayed ACK
+/// (up to 40 ms on Linux). A zero-timeout look at the OS cannot see that data coming, so
+/// auto-advance would jump the clock past it (to a `wait_for` or whole-test timeout) and a
+/// reading client would look as if it got nothing. The backlog is `TcpListener::bind`'s
+/// (1024): a connect over the backlog is retried by the kernel after 1 s, which a paused
+/// clock cannot see either.
+fn nodelay_listener(send_buffer: Option<u32>) -> TcpListener {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_nodelay(true).unwrap();
+    if let Some(size) = send_buffer {
+        socket.set_send_buffer_size(size).unwrap();
+    }
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    socket.listen(1024).unwrap()
+}
+
 /// Run `test` against a room on an ephemeral loopback port (first address) and a second
 /// listener whose accepted connections get a 4 KiB kernel send buffer (second address: the
 /// buffer sizes of a listener are inherited by its connections), so that what a client
-/// there does not read piles up in the server rather than in the kernel. At most 20 s.
+/// there does not read piles up in the server rather than in the kernel. On paused time; at
+/// most 20 s of it.
 fn with_room<Fut: std::future::Future<Output = ()>>(
     config: server::Config,
     test: impl FnOnce(SocketAddr, SocketAddr) -> Fut,
 ) {
-    corio::run(async move {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let rt = corio::Runtime::builder()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let listener = nodelay_listener(None);
         let addr = listener.local_addr().unwrap();
-        let socket = TcpSocket::new_v4().unwrap();
-        socket.set_send_buffer_size(4096).unwrap();
-        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
-        let small = socket.listen(128).unwrap();
+        let small = nodelay_listener(Some(4096));
         let small_addr = small.local_addr().unwrap();
         let room = server::Room::new(config);
         let servers = [
@@ -299,6 +326,7 @@ fn a_never_reading_client_is_cut_by_the_stall_timeout_while_readers_stay() {
             readers.push(join_reading(addr).await);
         }
         let payload = "y".repeat(100);
+        let t0 = corio::time::now();
         for i in 0..LINES {
             let line = format!("{i} {payload}\n");
             sender.write.write_all(line.as_bytes()).await.unwrap();
@@ -315,6 +343,9 @@ fn a_never_reading_client_is_cut_by_the_stall_timeout_while_readers_stay() {
             "the stalled client's disconnection",
         )
         .await;
+        // Virtual time: the cut came from the time rule, so not before the stall timeout.
+        let cut = corio::time::now() - t0;
+        assert!(cut >= tight().stall_timeout, "cut after {cut:?}");
         for (i, r) in readers.iter().enumerate() {
             assert!(!r.seen.closed.get(), "reader {i} was disconnected");
             assert_eq!(
