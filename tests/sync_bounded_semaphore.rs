@@ -37,7 +37,7 @@ async fn a_double_release_while_the_permit_is_handed_to_a_waiter_is_caught() {
     assert_eq!(sem.available_permits(), 1);
 }
 
-#[corio::test(seed = 2)]
+#[corio::test(seed = 2, start_paused = true)]
 async fn at_most_n_tasks_are_inside() {
     let sem = Rc::new(BoundedSemaphore::new(5));
     let (inside, peak) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));

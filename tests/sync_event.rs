@@ -44,7 +44,7 @@ async fn set_wakes_every_waiter() {
     assert_eq!(woken.get(), 5);
 }
 
-#[corio::test]
+#[corio::test(start_paused = true)]
 async fn clear_then_wait_blocks_again() {
     let event = Event::new();
     event.set();

@@ -116,7 +116,7 @@ async fn a_waiter_dropped_while_waiting_just_leaves_the_queue() {
     assert!(!lock.is_locked(), "nobody is left to hand the lock to");
 }
 
-#[corio::test]
+#[corio::test(start_paused = true)]
 async fn a_timed_out_lock_leaves_it_usable() {
     let lock = Lock::new(1);
     let guard = lock.lock().await;

@@ -252,7 +252,7 @@ async fn close_wakes_waiting_getters_with_none() {
     }
 }
 
-#[corio::test]
+#[corio::test(start_paused = true)]
 async fn a_timed_out_get_leaves_the_queue_unchanged() {
     let q = Queue::new();
     assert!(timeout(Duration::from_millis(2), q.get()).await.is_err());
@@ -266,7 +266,7 @@ async fn a_timed_out_get_leaves_the_queue_unchanged() {
     );
 }
 
-#[corio::test]
+#[corio::test(start_paused = true)]
 async fn a_timed_out_put_inserts_nothing_and_drops_its_item() {
     let drops = Rc::new(Cell::new(0));
     let q = Queue::bounded(1);

@@ -13,7 +13,7 @@ use corio::time::{sleep, timeout};
 mod common;
 use common::{poll_once, settle, until, within};
 
-#[corio::test(seed = 4)]
+#[corio::test(seed = 4, start_paused = true)]
 async fn at_most_n_permits_are_out_and_the_limit_is_reached() {
     let sem = Rc::new(Semaphore::new(5));
     let (inside, peak) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
@@ -127,7 +127,7 @@ async fn permits_handed_to_a_dropped_waiter_go_to_the_next_one() {
     assert_eq!(sem.available_permits(), 1);
 }
 
-#[corio::test]
+#[corio::test(start_paused = true)]
 async fn a_timed_out_acquire_leaves_the_permits_as_they_were() {
     let sem = Semaphore::new(1);
     let held = sem.acquire().await.unwrap();
