@@ -1,4 +1,8 @@
 //! `spawn_blocking`: results, panics, the thread bound, and idle threads exiting.
+//!
+//! All on real time, on purpose: the jobs run on other OS threads and sleep for real, a job
+//! in flight holds a paused clock (so "the loop keeps ticking while a job runs" cannot be
+//! asked of paused time), and the pool's keep-alive is measured by its own threads.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

@@ -1,6 +1,11 @@
 //! The `echo` example's connection handler, served in-process on an ephemeral loopback
 //! port: round trips from many concurrent clients, a large transfer to a client that reads
 //! late (the server's backlog path), and half-close.
+//!
+//! On paused virtual time: the clients are tasks on the server's loop (loopback writes are
+//! ready at once), so the late reader's 50 ms pause ends only once the writer, the server
+//! and the kernel buffers are all stuck, which is the situation it is there to create,
+//! whatever the machine's load.
 
 #[allow(dead_code)]
 #[path = "../examples/echo.rs"]
@@ -13,14 +18,18 @@ use std::time::Duration;
 use corio::net::{TcpListener, TcpStream};
 use corio::time::{sleep, timeout};
 
-/// Run `test` against an accept loop that serves each connection with `echo::serve`; at
-/// most 10 s.
+/// Run `test` against an accept loop that serves each connection with `echo::serve`, on
+/// paused time; at most 10 s of it.
 fn with_echo<F, Fut>(test: F)
 where
     F: FnOnce(SocketAddr) -> Fut,
     Fut: Future<Output = ()>,
 {
-    corio::run(async move {
+    let rt = corio::Runtime::builder()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = corio::spawn(async move {
