@@ -603,9 +603,17 @@ impl Core {
         }
     }
 
-    /// Run one poll under the watchdog's eye; report it here if it was flagged slow.
-    #[cold]
+    /// A task's poll under the watchdog (out of line: the unwatched path stays as it was).
     #[inline(never)]
+    fn poll_task_watched(&self, watch: &Watch, task: TaskPtr, cx: &mut Context<'_>) -> bool {
+        let header = task.header();
+        let name = header.name.as_deref().map(|n| &*n.0);
+        let spawned_at = task.meta().spawned_at;
+        self.watched(watch, header.id, name, spawned_at, || task.poll(cx))
+    }
+
+    /// Run one poll under the watchdog's eye; report it here if it was flagged slow.
+    #[inline]
     fn watched<R>(
         &self,
         watch: &Watch,
@@ -619,6 +627,21 @@ impl Core {
         watch.begin(seq, id, spawned_at);
         let out = poll();
         if let Some(duration) = watch.end(seq) {
+            Self::report_slow(watch, id, name, spawned_at, duration);
+        }
+        out
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn report_slow(
+        watch: &Watch,
+        id: u64,
+        name: Option<&str>,
+        spawned_at: &'static std::panic::Location<'static>,
+        duration: Duration,
+    ) {
+        {
             watch.report(&SlowPoll {
                 id: crate::task::Id(id),
                 name: name.map(str::to_owned),
@@ -627,7 +650,6 @@ impl Core {
                 running: false,
             });
         }
-        out
     }
 
     /// A poll ran out of budget (called from `coop`'s cold path): count it and park its
@@ -760,13 +782,7 @@ impl Core {
         coop::start_poll(self.task_budget);
         let done = match &self.watch {
             None => task.poll(&mut cx),
-            Some(watch) => {
-                let header = task.header();
-                let name = header.name.as_deref().map(|n| &*n.0);
-                self.watched(watch, header.id, name, meta.spawned_at, || {
-                    task.poll(&mut cx)
-                })
-            }
+            Some(watch) => self.poll_task_watched(watch, task, &mut cx),
         };
         self.current.set(None);
         task.unset(RUNNING);

@@ -103,8 +103,21 @@ pub const CASES: &[Case] = &[
     },
 ];
 
+/// The corio runtime every case runs on: the defaults, or with slow-poll detection on when
+/// `CORIO_MICRO_SLOW_POLL_MS` is set (to measure what the watchdog costs).
+fn corio_runtime() -> corio::Runtime {
+    let mut builder = corio::Runtime::builder();
+    if let Some(ms) = std::env::var("CORIO_MICRO_SLOW_POLL_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        builder = builder.slow_poll_threshold(Duration::from_millis(ms));
+    }
+    builder.build().expect("corio runtime")
+}
+
 fn corio_time<F: std::future::Future<Output = ()>>(body: F) -> Duration {
-    let rt = corio::Runtime::new().expect("corio runtime");
+    let rt = corio_runtime();
     rt.block_on(async {
         let t = Instant::now();
         body.await;
