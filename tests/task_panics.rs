@@ -96,3 +96,33 @@ fn a_destructor_panic_while_aborting_is_reported_as_a_panic() {
         assert_eq!(corio::spawn(async { 2 }).await.unwrap(), 2);
     });
 }
+
+#[test]
+fn join_error_is_send_and_sync_so_question_mark_reaches_boxed_errors() {
+    fn send_sync<T: Send + Sync + 'static>(_: &T) {}
+    fn join(
+        h: corio::task::JoinHandle<()>,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        corio::run(async move {
+            h.await?;
+            Ok(())
+        })
+    }
+    let rt = corio::Runtime::new().unwrap();
+    let h = rt.spawn(async { std::panic::panic_any(format!("kaboom {}", 7)) });
+    let err = rt.block_on(h).unwrap_err();
+    send_sync(&err);
+    assert_eq!(err.to_string(), "task panicked: kaboom 7");
+    assert_eq!(format!("{err:?}"), "JoinError::Panic(\"kaboom 7\")");
+    let payload = err.into_panic();
+    assert_eq!(payload.downcast_ref::<String>().unwrap(), "kaboom 7");
+    drop(rt);
+    // `?` from a JoinError into Box<dyn Error + Send + Sync>.
+    let rt = corio::Runtime::new().unwrap();
+    let h = rt.spawn(std::future::pending::<()>());
+    h.abort();
+    let _ = join; // the function above compiles: that is the check
+    let err = rt.block_on(h).unwrap_err();
+    let boxed: Box<dyn std::error::Error + Send + Sync> = err.into();
+    assert_eq!(boxed.to_string(), "task was cancelled");
+}

@@ -240,8 +240,18 @@ pub struct JoinError {
 
 enum Repr {
     Cancelled,
-    Panic(Payload),
+    /// The payload, and its message read once when the error was made.
+    Panic(SyncPayload, Box<str>),
 }
+
+/// A panic payload that is only ever reached by value (`into_panic`), never through `&`.
+struct SyncPayload(Payload);
+
+// SAFETY: `Sync` lets other threads share `&JoinError`; through `&` nobody can reach the
+// payload (Display and Debug use the message copied at construction), so no `&dyn Any` of a
+// possibly `!Sync` payload is ever shared. The payload itself is `Send` and only leaves by
+// value. This is std's `Exclusive` / tokio's `SyncWrapper` argument.
+unsafe impl Sync for SyncPayload {}
 
 impl JoinError {
     pub(crate) fn cancelled() -> JoinError {
@@ -251,8 +261,9 @@ impl JoinError {
     }
 
     pub(crate) fn panic(payload: Payload) -> JoinError {
+        let message = panic_message(&payload).into();
         JoinError {
-            repr: Repr::Panic(payload),
+            repr: Repr::Panic(SyncPayload(payload), message),
         }
     }
 
@@ -263,7 +274,7 @@ impl JoinError {
 
     /// The task panicked.
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        matches!(self.repr, Repr::Panic(..))
     }
 
     /// The panic payload, to inspect or `std::panic::resume_unwind`.
@@ -287,7 +298,7 @@ impl JoinError {
     /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(p) => Ok(p),
+            Repr::Panic(p, _) => Ok(p.0),
             Repr::Cancelled => Err(self),
         }
     }
@@ -307,7 +318,7 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => f.write_str("task was cancelled"),
-            Repr::Panic(p) => write!(f, "task panicked: {}", panic_message(p)),
+            Repr::Panic(_, message) => write!(f, "task panicked: {message}"),
         }
     }
 }
@@ -316,7 +327,7 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => f.write_str("JoinError::Cancelled"),
-            Repr::Panic(p) => write!(f, "JoinError::Panic({:?})", panic_message(p)),
+            Repr::Panic(_, message) => write!(f, "JoinError::Panic({message:?})"),
         }
     }
 }
