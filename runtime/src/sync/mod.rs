@@ -2,7 +2,9 @@
 //! Condition, Barrier and the Queue family.
 //!
 //! They are `!Send` plain structs built on `Cell`/`RefCell` and waiter lists — no atomics,
-//! no OS locks. Share them between tasks with `Rc`.
+//! no OS locks. Share them between tasks with `Rc`. The one exception is
+//! [`CancellationToken`], which exists to cross threads (one token stops every shard): it is
+//! a `Clone + Send + Sync` handle on an atomic flag and a mutex-guarded waiter list.
 //!
 //! # The contract they all keep
 //!
@@ -65,6 +67,7 @@
 
 mod barrier;
 mod bounded_semaphore;
+mod cancellation;
 mod condition;
 mod error;
 mod event;
@@ -76,6 +79,9 @@ mod waiters;
 
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use bounded_semaphore::BoundedSemaphore;
+pub use cancellation::{
+    CancellationToken, DropGuard, WaitForCancellation, WaitForCancellationOwned,
+};
 pub use condition::Condition;
 pub use error::{
     AcquireError, Closed, ReleaseError, TaskDoneError, TryAcquireError, TryGetError, TryPutError,
