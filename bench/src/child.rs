@@ -2,6 +2,10 @@
 //! each variant's memory, threads and CPU time are its own. The child prints its bound
 //! address as the first line of stdout; the parent reads it, and kills and reaps the child
 //! when the cell is over (or when the `ServerChild` is dropped, on any error path).
+//!
+//! A corio child also gets a Unix socket as its stdin, over which the parent asks for its
+//! runtime metrics ([`ServerChild::runtime_metrics`], protocol in `runtime_metrics.rs`);
+//! the other variants' stdin is `/dev/null`.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -10,6 +14,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::cli::{Variant, Workload};
+use crate::runtime_metrics::{Link, Snapshot};
 
 /// How long a child may take to print its address.
 const STARTUP_DEADLINE: Duration = Duration::from_secs(10);
@@ -19,6 +24,8 @@ const STARTUP_DEADLINE: Duration = Duration::from_secs(10);
 pub struct ServerChild {
     child: Child,
     addr: SocketAddr,
+    /// The metrics link (corio only).
+    metrics: Option<Link>,
 }
 
 impl ServerChild {
@@ -29,15 +36,24 @@ impl ServerChild {
         let mut cmd = Command::new(exe);
         cmd.args(["serve", "--variant", variant.name()])
             .args(["--workload", workload.name(), "--addr", "127.0.0.1:0"])
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some(cpu) = cpu {
             cmd.args(["--cpu", &cpu.to_string()]);
         }
+        let metrics = if variant == Variant::Corio {
+            let (link, theirs) =
+                Link::pair().map_err(|e| format!("cannot make the metrics link: {e}"))?;
+            cmd.arg("--metrics-on-stdin").stdin(Stdio::from(theirs));
+            Some(link)
+        } else {
+            cmd.stdin(Stdio::null());
+            None
+        };
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("cannot start the {variant} server: {e}"))?;
+        drop(cmd); // closes this process's copy of the child's end of the link
         let stdout = child.stdout.take().expect("stdout is piped");
         // Read the first line on a helper thread so a hung child cannot hang the sweep.
         let (tx, rx) = mpsc::channel();
@@ -49,6 +65,7 @@ impl ServerChild {
         let mut server = ServerChild {
             child,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics,
         };
         let line = match rx.recv_timeout(STARTUP_DEADLINE) {
             Ok(Ok(line)) => line,
@@ -81,6 +98,13 @@ impl ServerChild {
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// A snapshot of its runtime metrics, asked for now: `None` for the variants that have
+    /// none (every one but corio), an error if the child did not answer within 2 s (then
+    /// every later call fails too).
+    pub fn runtime_metrics(&mut self) -> Option<Result<Snapshot, String>> {
+        self.metrics.as_mut().map(Link::snapshot)
     }
 
     /// Kill (SIGKILL) and reap it. Idempotent.

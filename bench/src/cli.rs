@@ -213,6 +213,10 @@ pub struct ServeArgs {
     /// Pin the server to this CPU.
     #[arg(long, value_name = "N")]
     pub cpu: Option<usize>,
+    /// Answer runtime-metrics requests on stdin, which the parent made a Unix socket (corio
+    /// only; see `runtime_metrics.rs`).
+    #[arg(long)]
+    pub metrics_on_stdin: bool,
 }
 
 /// A server implementation under test.

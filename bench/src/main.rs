@@ -46,6 +46,7 @@ mod micro;
 mod plot;
 mod report;
 mod results;
+mod runtime_metrics;
 mod servers;
 mod sweep;
 mod sys;

@@ -48,9 +48,9 @@ pub fn markdown(report: &Report) -> String {
         report.cpus, report.nofile_limit
     );
     s.push_str(
-        "| conns | variant | req/s | p50 µs | p99 µs | p99.9 µs | server RSS MiB | server heap+stacks MiB | threads | server CPU µs/req | server CPU % | client CPU % |\n",
+        "| conns | variant | req/s | p50 µs | p99 µs | p99.9 µs | server RSS MiB | server heap+stacks MiB | threads | server CPU µs/req | server CPU % | client CPU % | polls/req | forced yields/s | loop busy % |\n",
     );
-    s.push_str("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for cell in &report.results {
         s.push_str(&row(cell));
     }
@@ -67,13 +67,13 @@ pub fn markdown(report: &Report) -> String {
 fn row(cell: &CellResult) -> String {
     let Some(m) = &cell.median else {
         return format!(
-            "| {} | {} | failed | | | | | | | | | |\n",
+            "| {} | {} | failed | | | | | | | | | | | | |\n",
             cell.conns, cell.variant
         );
     };
     let opt = |v: Option<String>| v.unwrap_or_else(|| "–".to_string());
     format!(
-        "| {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {:.0} |\n",
+        "| {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {:.0} | {} | {} | {} |\n",
         cell.conns,
         cell.variant,
         m.throughput_rps,
@@ -90,6 +90,9 @@ fn row(cell: &CellResult) -> String {
         opt(m.server_cpu_us_per_req.map(|u| format!("{u:.1}"))),
         opt(m.server_cpu_util.map(|u| format!("{:.0}", u * 100.0))),
         m.client_cpu_util * 100.0,
+        opt(m.server_polls_per_req.map(|p| format!("{p:.2}"))),
+        opt(m.server_forced_yields_per_sec.map(|y| format!("{y:.0}"))),
+        opt(m.server_busy_ratio.map(|b| format!("{:.0}", b * 100.0))),
     )
 }
 
@@ -137,6 +140,16 @@ fn notes(report: &Report) -> Vec<String> {
             }
         }
     }
+    if report.results.iter().any(|c| {
+        c.median
+            .as_ref()
+            .is_some_and(|m| m.server_busy_ratio.is_some())
+    }) {
+        notes.push(
+            "polls/req, forced yields/s and loop busy % are the corio server's own runtime metrics (`corio::metrics()`, sampled at the window's start and end); the other variants have none (–)"
+                .to_string(),
+        );
+    }
     if !client_bound.is_empty() {
         notes.push(format!(
             "the load generator was near its CPU limit in {}: there req/s is a lower bound for the server (compare server CPU µs/req instead)",
@@ -156,7 +169,7 @@ fn notes(report: &Report) -> Vec<String> {
 /// One CSV line per cell (the medians), with a header.
 pub fn csv(report: &Report) -> String {
     let mut s = String::from(
-        "workload,variant,conns,requests,secs,throughput_rps,p50_us,p99_us,p999_us,server_peak_rss_kib,server_anon_rss_kib,server_threads,server_cpu_us_per_req,server_cpu_util,client_cpu_util,other_cpu_util,errors,failures\n",
+        "workload,variant,conns,requests,secs,throughput_rps,p50_us,p99_us,p999_us,server_peak_rss_kib,server_anon_rss_kib,server_threads,server_cpu_us_per_req,server_cpu_util,client_cpu_util,other_cpu_util,server_polls_per_req,server_forced_yields_per_sec,server_busy_ratio,errors,failures\n",
     );
     let opt = |v: Option<String>| v.unwrap_or_default();
     for cell in &report.results {
@@ -165,7 +178,7 @@ pub fn csv(report: &Report) -> String {
             Some(m) => {
                 let _ = write!(
                     s,
-                    "{},{:.3},{:.1},{:.1},{:.1},{:.1},{},{},{},{},{},{:.3},{},",
+                    "{},{:.3},{:.1},{:.1},{:.1},{:.1},{},{},{},{},{},{:.3},{},{},{},{},",
                     m.requests,
                     m.secs,
                     m.throughput_rps,
@@ -179,10 +192,13 @@ pub fn csv(report: &Report) -> String {
                     opt(m.server_cpu_util.map(|v| format!("{v:.3}"))),
                     m.client_cpu_util,
                     opt(m.other_cpu_util.map(|v| format!("{v:.3}"))),
+                    opt(m.server_polls_per_req.map(|v| format!("{v:.3}"))),
+                    opt(m.server_forced_yields_per_sec.map(|v| format!("{v:.1}"))),
+                    opt(m.server_busy_ratio.map(|v| format!("{v:.3}"))),
                 );
                 let _ = write!(s, "{}", m.errors);
             }
-            None => s.push_str(",,,,,,,,,,,,,"),
+            None => s.push_str(",,,,,,,,,,,,,,,,"),
         }
         let _ = writeln!(s, ",{}", cell.failures.len());
     }

@@ -41,6 +41,14 @@ pub struct Metrics {
     /// busy time minus server and client time; includes hypervisor steal). Above ~0.1 the
     /// cell was disturbed. Absent for `--target` (the server's time is unknown).
     pub other_cpu_util: Option<f64>,
+    /// The server loop's task polls per request (its polls per second over the client's
+    /// requests per second), from its runtime metrics; corio only, else absent.
+    pub server_polls_per_req: Option<f64>,
+    /// Polls the cooperative budget cut short, per second; corio only, else absent.
+    pub server_forced_yields_per_sec: Option<f64>,
+    /// Share of the window the server loop was busy (not parked in `epoll_wait`), 0 to 1,
+    /// from its runtime metrics; corio only, else absent.
+    pub server_busy_ratio: Option<f64>,
     /// Connections that failed inside the window.
     pub errors: u64,
 }
@@ -131,6 +139,9 @@ pub fn median_metrics(samples: &[Metrics]) -> Option<Metrics> {
         server_cpu_util: opt(&|m| m.server_cpu_util),
         client_cpu_util: f(&|m| m.client_cpu_util)?,
         other_cpu_util: opt(&|m| m.other_cpu_util),
+        server_polls_per_req: opt(&|m| m.server_polls_per_req),
+        server_forced_yields_per_sec: opt(&|m| m.server_forced_yields_per_sec),
+        server_busy_ratio: opt(&|m| m.server_busy_ratio),
         errors: f(&|m| m.errors as f64)?.round() as u64,
     })
 }
@@ -162,6 +173,9 @@ mod tests {
             server_cpu_util: Some(0.5),
             client_cpu_util: 0.4,
             other_cpu_util: None,
+            server_polls_per_req: Some(rps / 10.0),
+            server_forced_yields_per_sec: None,
+            server_busy_ratio: Some(0.5),
             errors: 0,
         };
         let med = median_metrics(&[m(10.0, 9.0), m(30.0, 1.0), m(20.0, 5.0)]).unwrap();
@@ -170,5 +184,8 @@ mod tests {
         assert_eq!(med.server_peak_rss_kib, Some(100));
         assert_eq!(med.server_anon_rss_kib, Some(20));
         assert_eq!(med.server_threads, None);
+        assert_eq!(med.server_polls_per_req, Some(2.0));
+        assert_eq!(med.server_forced_yields_per_sec, None);
+        assert_eq!(med.server_busy_ratio, Some(0.5));
     }
 }

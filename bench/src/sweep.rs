@@ -3,7 +3,8 @@
 //! noise hit all of them alike — and fold the repeats into medians.
 //!
 //! A cell: start the variant's server child, run the corio load generator against it,
-//! sample the child's `/proc` at the window's start and end, kill and reap it.
+//! sample the child's `/proc` (and, for corio, its runtime metrics) at the window's start
+//! and end, kill and reap it.
 
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use crate::cli::{LoadArgs, Variant, Workload};
 use crate::client::{self, LoadError, LoadSpec, Phase};
 use crate::error::BenchError;
 use crate::results::{median_metrics, CellResult, Metrics, Report};
+use crate::runtime_metrics::{Snapshot, Window};
 use crate::sys::{self, ProcStats};
 
 /// File descriptors each process needs beyond one per connection (stdio, epoll, listener,
@@ -270,16 +272,34 @@ fn run_cell(
     };
     let mut before: Option<ProcStats> = None;
     let mut after: Option<ProcStats> = None;
+    // The child's runtime metrics at the window's start and end (corio only).
+    let mut runtime: [Option<Snapshot>; 2] = [None, None];
     let outcome = client::run(&spec, &mut |phase| {
         let Some(child) = child.as_mut() else {
             return Ok(());
         };
         let stats = sys::proc_stats(child.pid())
             .map_err(|e| format!("cannot read the server's /proc entry: {e}"))?;
+        let snapshot = match child.runtime_metrics() {
+            Some(Ok(snapshot)) => Some(snapshot),
+            Some(Err(e)) => {
+                // The cell's other numbers stand; only the metrics columns stay empty.
+                eprintln!(
+                    "corio-bench: {} x{conns}: no runtime metrics: {e}",
+                    target.name()
+                );
+                None
+            }
+            None => None,
+        };
         match phase {
-            Phase::WindowStart => before = Some(stats),
+            Phase::WindowStart => {
+                before = Some(stats);
+                runtime[0] = snapshot;
+            }
             Phase::WindowEnd => {
                 after = Some(stats);
+                runtime[1] = snapshot;
                 // Kill the server before this side closes its sockets, so TIME_WAIT lands on
                 // the server's side and not on this machine's ephemeral ports.
                 child.kill();
@@ -308,10 +328,15 @@ fn run_cell(
         (Some(b), Some(a)) => Some(a.cpu_secs - b.cpu_secs),
         _ => None,
     };
+    let window = match runtime {
+        [Some(start), Some(end)] => Window::between(&start, &end),
+        _ => None,
+    };
+    let rps = outcome.requests as f64 / secs;
     Ok(Metrics {
         requests: outcome.requests,
         secs,
-        throughput_rps: outcome.requests as f64 / secs,
+        throughput_rps: rps,
         p50_us: outcome.latency_us[0],
         p99_us: outcome.latency_us[1],
         p999_us: outcome.latency_us[2],
@@ -326,6 +351,9 @@ fn run_cell(
         client_cpu_util: outcome.client_cpu_util,
         other_cpu_util: server_cpu_secs
             .map(|s| (outcome.machine_busy_cores - s / secs - outcome.client_cpu_util).max(0.0)),
+        server_polls_per_req: window.and_then(|w| w.polls_per(rps)),
+        server_forced_yields_per_sec: window.map(|w| w.forced_yields_per_sec()),
+        server_busy_ratio: window.map(|w| w.busy_ratio()),
         errors: outcome.errors,
     })
 }

@@ -13,7 +13,7 @@ use std::io::{self, ErrorKind};
 use corio::net::{TcpListener, TcpStream};
 
 use crate::cli::Workload;
-use crate::http;
+use crate::{http, runtime_metrics};
 
 thread_local! {
     /// The loop-wide read buffer every connection shares.
@@ -22,10 +22,23 @@ thread_local! {
     static OUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Serve `listener` forever on a corio runtime.
-pub fn serve(listener: std::net::TcpListener, workload: Workload) -> io::Result<()> {
+/// Serve `listener` forever on a corio runtime. With `metrics` (this child's end of the
+/// metrics link: its stdin), one more task answers [`runtime_metrics`] requests on it; the accept loop
+/// and the connection tasks do not know about it.
+pub fn serve(
+    listener: std::net::TcpListener,
+    workload: Workload,
+    metrics: Option<std::os::unix::net::UnixStream>,
+) -> io::Result<()> {
     corio::run(async move {
         let listener = TcpListener::from_std(listener)?;
+        if let Some(link) = metrics {
+            corio::spawn(async move {
+                if let Err(e) = runtime_metrics::answer(link).await {
+                    eprintln!("corio server: the metrics link failed: {e}");
+                }
+            });
+        }
         loop {
             // accept() backs off by itself when out of fds or memory; other errors are fatal.
             let (stream, _peer) = listener.accept().await?;

@@ -14,15 +14,29 @@ use std::io::Write;
 use std::net::TcpListener;
 
 use crate::cli::{ServeArgs, Variant};
-use crate::sys;
+use crate::{runtime_metrics, sys};
 
 /// Run one server variant forever: pin it, bind, print the bound address as the first line of
-/// stdout (the parent waits for it), then serve. Returns only on a fatal error.
+/// stdout (the parent waits for it), then serve. Returns only on a fatal error. With
+/// `--metrics-on-stdin` (corio only) the server also answers runtime-metrics requests on
+/// stdin ([`runtime_metrics`]).
 pub fn serve(args: &ServeArgs) -> Result<(), String> {
     sys::die_with_parent();
     if let Some(cpu) = args.cpu {
         sys::pin_to_cpu(cpu).map_err(|e| format!("cannot pin the server to CPU {cpu}: {e}"))?;
     }
+    let metrics = match (args.metrics_on_stdin, args.variant) {
+        (false, _) => None,
+        (true, Variant::Corio) => Some(
+            runtime_metrics::stdin_socket()
+                .map_err(|e| format!("--metrics-on-stdin: stdin is not usable: {e}"))?,
+        ),
+        (true, other) => {
+            return Err(format!(
+                "--metrics-on-stdin: the {other} server has no runtime metrics (corio only)"
+            ))
+        }
+    };
     let listener =
         TcpListener::bind(args.addr).map_err(|e| format!("cannot bind {}: {e}", args.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -32,7 +46,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot report the address: {e}"))?;
     drop(out);
     let result = match args.variant {
-        Variant::Corio => corio::serve(listener, args.workload),
+        Variant::Corio => corio::serve(listener, args.workload, metrics),
         Variant::Threads => threads::serve(listener, args.workload),
         Variant::Tokio => tokio::serve(listener, args.workload),
         Variant::Mio => mio::serve(listener, args.workload),
