@@ -75,7 +75,7 @@ mod lock;
 pub mod queue;
 mod rlock;
 mod semaphore;
-mod waiters;
+pub(crate) mod waiters;
 
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use bounded_semaphore::BoundedSemaphore;

@@ -8,6 +8,7 @@ mod join_handle;
 mod join_set;
 mod local;
 pub(crate) mod raw;
+mod tracker;
 pub(crate) mod waker;
 
 #[cfg(test)]
@@ -22,6 +23,7 @@ pub use info::{all, TaskInfo, TaskState};
 pub use join_handle::{AbortHandle, JoinError, JoinHandle};
 pub use join_set::JoinSet;
 pub use local::{AccessError, LocalKey, TaskLocalFuture};
+pub use tracker::{TaskTracker, TaskTrackerToken};
 
 pub use crate::blocking::spawn_blocking;
 pub use crate::coop::{
