@@ -32,6 +32,14 @@ fn raise(name: &str) {
     std::thread::sleep(Duration::from_millis(50));
 }
 
+/// Send `name` and wait until `probe` (a listener of that signal) has seen it: the
+/// delivery has been counted, however busy the machine is.
+async fn raise_counted(name: &str, probe: &mut Signal) {
+    raise(name);
+    let seen = timeout(PATIENCE, probe.recv()).await;
+    assert_eq!(seen, Ok(Some(())), "kill -{name} was never delivered");
+}
+
 /// Poll `fut` once (so it registers) and report whether it completed.
 async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
     poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await
@@ -94,9 +102,10 @@ async fn no_delivery_is_lost_between_two_recvs_and_a_batch_is_coalesced() {
         );
     }
     // Three deliveries while not looking: one `recv` for all of them (documented).
-    raise("USR2");
-    raise("USR2");
-    raise("USR2");
+    let mut probe = Signal::new(signal::SIGUSR2).unwrap();
+    for _ in 0..3 {
+        raise_counted("USR2", &mut probe).await;
+    }
     assert_eq!(timeout(PATIENCE, usr2.recv()).await, Ok(Some(())));
     assert!(
         timeout(Duration::from_millis(100), usr2.recv())
