@@ -64,6 +64,16 @@ pub fn markdown(report: &Report) -> String {
     s
 }
 
+/// `v` with three significant digits (`1.00`, `0.0312`, `0.000287`, `1234`): polls per
+/// request or message range from thousandths (pipelined hogs) to hundreds.
+pub fn sig3(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return format!("{v}");
+    }
+    let decimals = (2 - v.abs().log10().floor() as i32).clamp(0, 12) as usize;
+    format!("{v:.decimals$}")
+}
+
 fn row(cell: &CellResult) -> String {
     let Some(m) = &cell.median else {
         return format!(
@@ -90,7 +100,7 @@ fn row(cell: &CellResult) -> String {
         opt(m.server_cpu_us_per_req.map(|u| format!("{u:.1}"))),
         opt(m.server_cpu_util.map(|u| format!("{:.0}", u * 100.0))),
         m.client_cpu_util * 100.0,
-        opt(m.server_polls_per_req.map(|p| format!("{p:.2}"))),
+        opt(m.server_polls_per_req.map(sig3)),
         opt(m.server_forced_yields_per_sec.map(|y| format!("{y:.0}"))),
         opt(m.server_busy_ratio.map(|b| format!("{:.0}", b * 100.0))),
     )
@@ -216,4 +226,19 @@ pub fn write_files(report: &Report, dir: &Path) -> Result<(), String> {
     write("results.json", &(json + "\n"))?;
     write("results.csv", &csv(report))?;
     plot::write_svg(report, &dir.join("results.svg"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sig3;
+
+    #[test]
+    fn sig3_keeps_three_significant_digits() {
+        assert_eq!(sig3(1.0), "1.00");
+        assert_eq!(sig3(0.031234), "0.0312");
+        assert_eq!(sig3(0.000287), "0.000287");
+        assert_eq!(sig3(12.345), "12.3");
+        assert_eq!(sig3(1234.4), "1234");
+        assert_eq!(sig3(0.0), "0");
+    }
 }

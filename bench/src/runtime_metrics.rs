@@ -66,7 +66,7 @@ impl Snapshot {
     }
 
     /// The reply line, newline included.
-    pub fn to_line(&self) -> String {
+    pub fn to_line(self) -> String {
         format!(
             "{PREFIX} polls={} forced_yields={} parks={} busy_us={} elapsed_us={} io_events={}\n",
             self.polls,

@@ -51,10 +51,25 @@ fn fair_prints_a_row_and_a_json_cell_for_every_variant_and_workload() {
         out.status
     );
     assert!(stdout.contains("| workload | variant |"), "{stdout}");
+    assert!(
+        stdout.contains("| polls/msg | forced yields/s | loop busy % |"),
+        "{stdout}"
+    );
     for workload in ["echo", "http"] {
         for variant in VARIANTS {
-            let row = format!("| {workload} | {variant} |");
-            assert!(stdout.contains(&row), "no row `{row}`:\n{stdout}");
+            let prefix = format!("| {workload} | {variant} |");
+            let row = stdout
+                .lines()
+                .find(|l| l.starts_with(&prefix))
+                .unwrap_or_else(|| panic!("no row `{prefix}`:\n{stdout}"));
+            // The runtime-metrics cells: numbers for corio, dashes for the others.
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let last3 = &cells[cells.len() - 4..cells.len() - 1];
+            if variant == "corio" {
+                assert!(last3.iter().all(|c| c.parse::<f64>().is_ok()), "{row}");
+            } else {
+                assert_eq!(last3, ["–"; 3], "{row}");
+            }
         }
     }
 
@@ -88,6 +103,22 @@ fn fair_prints_a_row_and_a_json_cell_for_every_variant_and_workload() {
         // The server's CPU and everyone else's were sampled around the window.
         assert!(num("server_cpu_util") >= 0.0, "{name}");
         assert!(num("other_cpu_util") >= 0.0, "{name}");
+        // The server's runtime metrics: numbers for corio, null for the others.
+        let runtime = [
+            "server_polls_per_msg",
+            "server_forced_yields_per_sec",
+            "server_busy_ratio",
+        ];
+        if cell["variant"] == "corio" {
+            assert!(num("server_polls_per_msg") > 0.0, "{name}");
+            assert!(num("server_forced_yields_per_sec") >= 0.0, "{name}");
+            let busy = num("server_busy_ratio");
+            assert!(busy > 0.0 && busy <= 1.0, "{name}: busy {busy}");
+        } else {
+            for key in runtime {
+                assert!(m[key].is_null(), "{name}: {key}: {cell:#}");
+            }
+        }
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -50,6 +50,23 @@ fn tiny_sweep_answers_everywhere(workload: &str) {
         out.status
     );
     assert!(stdout.contains("| conns | variant | req/s |"), "{stdout}");
+    assert!(
+        stdout.contains("| polls/req | forced yields/s | loop busy % |"),
+        "{stdout}"
+    );
+    // Table rows: corio's last three cells are numbers, the other variants' are dashes.
+    for line in stdout
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.contains("conns"))
+    {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let last3 = &cells[cells.len() - 4..cells.len() - 1];
+        if cells[2] == "corio" {
+            assert!(last3.iter().all(|c| c.parse::<f64>().is_ok()), "{line}");
+        } else {
+            assert_eq!(last3, ["–"; 3], "{line}");
+        }
+    }
 
     let json: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
@@ -88,6 +105,26 @@ fn tiny_sweep_answers_everywhere(workload: &str) {
             } else {
                 assert!(threads >= 1.0);
             }
+            // The runtime-metrics columns: numbers for corio, null for the others.
+            let runtime = [
+                "server_polls_per_req",
+                "server_forced_yields_per_sec",
+                "server_busy_ratio",
+            ];
+            if variant == "corio" {
+                // Every request costs the server at least one task poll.
+                assert!(
+                    num("server_polls_per_req") >= 0.5,
+                    "corio x{conns}: {cell:#}"
+                );
+                assert!(num("server_forced_yields_per_sec") >= 0.0);
+                let busy = num("server_busy_ratio");
+                assert!(busy > 0.0 && busy <= 1.0, "corio x{conns}: busy {busy}");
+            } else {
+                for key in runtime {
+                    assert!(cell[key].is_null(), "{variant} x{conns}: {key}: {cell:#}");
+                }
+            }
             assert_eq!(cell["failures"].as_array().map(Vec::len), Some(0));
             assert_eq!(cell["samples"].as_array().map(Vec::len), Some(1));
         }
@@ -95,11 +132,31 @@ fn tiny_sweep_answers_everywhere(workload: &str) {
 
     let csv = std::fs::read_to_string(dir.join("results.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + results.len(), "{csv}");
-    let columns = csv.lines().next().unwrap().split(',').count();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let columns = header.len();
     assert!(
         csv.lines().all(|l| l.split(',').count() == columns),
         "{csv}"
     );
+    for key in [
+        "server_polls_per_req",
+        "server_forced_yields_per_sec",
+        "server_busy_ratio",
+    ] {
+        let i = header
+            .iter()
+            .position(|&h| h == key)
+            .unwrap_or_else(|| panic!("no {key} column: {csv}"));
+        for line in csv.lines().skip(1) {
+            let fields: Vec<&str> = line.split(',').collect();
+            let value = fields[i];
+            if fields[1] == "corio" {
+                assert!(value.parse::<f64>().is_ok(), "{key} `{value}`: {line}");
+            } else {
+                assert_eq!(value, "", "{key}: {line}");
+            }
+        }
+    }
     let svg = std::fs::read_to_string(dir.join("results.svg")).unwrap();
     assert!(
         svg.contains("<svg") && svg.contains("corio"),

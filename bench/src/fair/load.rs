@@ -104,6 +104,13 @@ pub struct FairOutcome {
     /// time minus server and client), when the caller measured it. Above ~0.1 the run
     /// shared its CPUs and its tail latencies are noisy.
     pub other_cpu_util: Option<f64>,
+    /// The server loop's task polls per message (canary round trip or hog reply), from its
+    /// runtime metrics when the caller sampled them (corio only).
+    pub server_polls_per_msg: Option<f64>,
+    /// Polls the server's cooperative budget cut short, per second (corio only).
+    pub server_forced_yields_per_sec: Option<f64>,
+    /// Share of the window the server loop was busy, 0 to 1 (corio only).
+    pub server_busy_ratio: Option<f64>,
 }
 
 /// Why a run could not happen.
@@ -192,6 +199,9 @@ pub fn run(
         secs,
         server_cpu_util: None,
         other_cpu_util: None,
+        server_polls_per_msg: None,
+        server_forced_yields_per_sec: None,
+        server_busy_ratio: None,
     })
 }
 

@@ -9,7 +9,8 @@
 //!
 //! Each (repeat, workload, variant) cell starts the variant's server child (pinned to the
 //! server CPU, as in the sweeps), runs [`load::run`] from this process (pinned to another
-//! CPU), and kills the child. Cells run interleaved (A B C D A B C D ...) and the table shows
+//! CPU), and kills the child. For corio it also takes the server's runtime metrics at the
+//! window's start and end (polls per message, forced yields per second, loop busy share). Cells run interleaved (A B C D A B C D ...) and the table shows
 //! medians over repeats, plus the worst max of any repeat.
 //!
 //! `corio-bench canary` (in `canary.rs`) runs the same load against an already running
@@ -29,6 +30,7 @@ pub use canary::run as canary;
 use crate::child::ServerChild;
 use crate::cli::{FairArgs, Variant, Workload};
 use crate::error::BenchError;
+use crate::runtime_metrics::{Snapshot, Window};
 use crate::sys;
 use load::{FairOutcome, FairSpec, RunError};
 use proto::Proto;
@@ -189,12 +191,26 @@ fn run_cell(
     };
     // (server CPU s, this process's CPU s, machine busy s) at the window's start and end.
     let mut samples: Vec<(f64, f64, f64)> = Vec::with_capacity(2);
+    // The server's runtime metrics at the same two points (corio only).
+    let mut runtime: Vec<Option<Snapshot>> = Vec::with_capacity(2);
     let pid = child.pid();
     let mut probe = |_phase: load::Phase| -> Result<(), String> {
         let server = sys::proc_stats(pid).map_err(|e| format!("the server's /proc: {e}"))?;
         let own = sys::proc_stats(std::process::id()).map_err(|e| format!("own /proc: {e}"))?;
         let busy = sys::machine_busy_secs().map_err(|e| format!("/proc/stat: {e}"))?;
         samples.push((server.cpu_secs, own.cpu_secs, busy));
+        runtime.push(match child.runtime_metrics() {
+            Some(Ok(snapshot)) => Some(snapshot),
+            Some(Err(e)) => {
+                // The cell's other numbers stand; only the metrics columns stay empty.
+                eprintln!(
+                    "corio-bench: fair {} {variant}: no runtime metrics: {e}",
+                    workload.name()
+                );
+                None
+            }
+            None => None,
+        });
         Ok(())
     };
     let outcome = load::run(&spec, &mut probe).map_err(|e| match e {
@@ -207,6 +223,15 @@ fn run_cell(
         outcome.server_cpu_util = Some(server);
         outcome.other_cpu_util =
             Some(((b1 - b0) / outcome.secs - server - (c1 - c0) / outcome.secs).max(0.0));
+    }
+    if let [Some(start), Some(end)] = runtime[..] {
+        if let Some(w) = Window::between(&start, &end) {
+            let messages_per_sec =
+                outcome.canary_round_trips as f64 / outcome.secs + outcome.hog_replies_per_sec;
+            outcome.server_polls_per_msg = w.polls_per(messages_per_sec);
+            outcome.server_forced_yields_per_sec = Some(w.forced_yields_per_sec());
+            outcome.server_busy_ratio = Some(w.busy_ratio());
+        }
     }
     if outcome.canary_round_trips == 0 {
         return Err(format!(
@@ -253,5 +278,8 @@ fn median_outcome(samples: &[FairOutcome]) -> Option<FairOutcome> {
         secs: f(&|s| s.secs)?,
         server_cpu_util: opt(&|s| s.server_cpu_util),
         other_cpu_util: opt(&|s| s.other_cpu_util),
+        server_polls_per_msg: opt(&|s| s.server_polls_per_msg),
+        server_forced_yields_per_sec: opt(&|s| s.server_forced_yields_per_sec),
+        server_busy_ratio: opt(&|s| s.server_busy_ratio),
     })
 }

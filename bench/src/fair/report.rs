@@ -26,9 +26,9 @@ pub fn markdown(report: &FairReport) -> String {
     };
     let _ = writeln!(s, "{pinning}.\n");
     s.push_str(
-        "| workload | variant | canary p50 ms | canary p99 ms | canary max ms | worst max ms | round trips | stuck | hog replies/s | hog MiB/s | server CPU % | other CPU % | errors |\n",
+        "| workload | variant | canary p50 ms | canary p99 ms | canary max ms | worst max ms | round trips | stuck | hog replies/s | hog MiB/s | server CPU % | other CPU % | errors | polls/msg | forced yields/s | loop busy % |\n",
     );
-    s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for cell in &report.results {
         s.push_str(&row(cell));
     }
@@ -50,20 +50,23 @@ fn ms(us: f64) -> String {
     }
 }
 
+fn dash(v: Option<String>) -> String {
+    v.unwrap_or_else(|| "–".to_string())
+}
+
 fn pct(v: Option<f64>) -> String {
-    v.map(|v| format!("{:.0}", v * 100.0))
-        .unwrap_or_else(|| "–".to_string())
+    dash(v.map(|v| format!("{:.0}", v * 100.0)))
 }
 
 fn row(cell: &FairCell) -> String {
     let Some(m) = &cell.median else {
         return format!(
-            "| {} | {} | failed | | | | | | | | | | |\n",
+            "| {} | {} | failed | | | | | | | | | | | | | |\n",
             cell.workload, cell.variant
         );
     };
     format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.1} | {} | {} | {} |\n",
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.1} | {} | {} | {} | {} | {} | {} |\n",
         cell.workload,
         cell.variant,
         ms(m.p50_us),
@@ -77,6 +80,9 @@ fn row(cell: &FairCell) -> String {
         pct(m.server_cpu_util),
         pct(m.other_cpu_util),
         m.canary_errors + m.hog_errors,
+        dash(m.server_polls_per_msg.map(crate::report::sig3)),
+        dash(m.server_forced_yields_per_sec.map(|y| format!("{y:.0}"))),
+        pct(m.server_busy_ratio),
     )
 }
 
@@ -111,6 +117,16 @@ fn notes(report: &FairReport) -> Vec<String> {
         if !checks.is_empty() {
             notes.push(format!("{w}: corio's canary p99 is {}", checks.join(", ")));
         }
+    }
+    if report.results.iter().any(|c| {
+        c.median
+            .as_ref()
+            .is_some_and(|m| m.server_busy_ratio.is_some())
+    }) {
+        notes.push(
+            "polls/msg (per canary round trip or hog reply), forced yields/s and loop busy % are the corio server's own runtime metrics (`corio::metrics()`, sampled at the window's start and end); the other variants have none (–)"
+                .to_string(),
+        );
     }
     let disturbed: Vec<String> = report
         .results
