@@ -7,10 +7,9 @@ use corio::task::{self, TaskState};
 #[test]
 fn lists_live_tasks_with_state_polls_location_and_idle_time() {
     corio::run(async {
+        let named = task::Builder::new().name("idle");
         let line = line!() + 1;
-        let idle = task::Builder::new()
-            .name("idle")
-            .spawn(std::future::pending::<()>());
+        let idle = named.spawn(std::future::pending::<()>());
         let yielder = corio::spawn(async {
             for _ in 0..3 {
                 task::yield_now().await;
