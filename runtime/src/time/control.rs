@@ -87,6 +87,7 @@ pub fn resume() {
 ///         corio_runtime::time::sleep(Duration::from_secs(10)).await;
 ///         f.set(true);
 ///     });
+///     corio_runtime::task::yield_now().await; // the sleeper starts and arms its timer
 ///     corio_runtime::time::advance(Duration::from_secs(9)).await;
 ///     assert!(!fired.get());
 ///     corio_runtime::time::advance(Duration::from_secs(1)).await;
