@@ -25,7 +25,7 @@ const HOG_CAP: u64 = 1_000_000;
 
 /// Run `hog_step` in a loop in one task until a second task has run; return how many steps
 /// completed before the hog saw the second task's mark. Runs with `budget` units per poll.
-fn steps_before_other_task_runs<S, Fut>(budget: u32, mut hog_step: S) -> u64
+fn steps_before_other_task_runs<S, Fut>(budget: u32, hog_step: S) -> u64
 where
     S: FnMut() -> Fut + 'static,
     Fut: Future<Output = ()>,
@@ -34,27 +34,32 @@ where
         .task_budget(budget)
         .build()
         .unwrap();
-    rt.block_on(async move {
-        let other_ran = Rc::new(Cell::new(false));
-        let hog = {
-            let other_ran = other_ran.clone();
-            corio::spawn(async move {
-                let mut steps = 0u64;
-                while !other_ran.get() && steps < HOG_CAP {
-                    hog_step().await;
-                    steps += 1;
-                }
-                steps
-            })
-        };
-        let other = {
-            let other_ran = other_ran.clone();
-            corio::spawn(async move { other_ran.set(true) })
-        };
-        let steps = hog.await.unwrap();
-        other.await.unwrap();
-        steps
-    })
+    rt.block_on(race_a_hog(hog_step))
+}
+
+/// Inside a runtime: spawn the hog looping on `hog_step` and a task that only leaves a mark;
+/// the hog's step count when it first sees the mark.
+async fn race_a_hog<S, Fut>(mut hog_step: S) -> u64
+where
+    S: FnMut() -> Fut + 'static,
+    Fut: Future<Output = ()>,
+{
+    let other_ran = Rc::new(Cell::new(false));
+    let hog = {
+        let other_ran = other_ran.clone();
+        corio::spawn(async move {
+            let mut steps = 0u64;
+            while !other_ran.get() && steps < HOG_CAP {
+                hog_step().await;
+                steps += 1;
+            }
+            steps
+        })
+    };
+    let other = corio::spawn(async move { other_ran.set(true) });
+    let steps = hog.await.unwrap();
+    other.await.unwrap();
+    steps
 }
 
 /// The hog gave way exactly when its budget ran out: `budget` steps completed in its first
@@ -182,60 +187,49 @@ fn a_task_sleeping_until_a_past_instant_gives_way() {
     assert_gave_way_after(20, steps);
 }
 
+/// A Unix socket pair whose reading end (registered with the current runtime) has `data`
+/// waiting in its buffer; keep the peer alive while the test runs.
+fn readable_socket(data: &[u8]) -> (Rc<corio::io::Async<UnixStream>>, UnixStream) {
+    let (a, mut b) = UnixStream::pair().unwrap();
+    a.set_nonblocking(true).unwrap();
+    b.write_all(data).unwrap();
+    (Rc::new(corio::io::Async::new(a).unwrap()), b)
+}
+
 #[test]
 fn a_readable_loop_on_a_socket_that_stays_readable_gives_way() {
     let rt = corio::Runtime::builder().task_budget(100).build().unwrap();
-    rt.block_on(async {
-        let (a, mut b) = UnixStream::pair().unwrap();
-        a.set_nonblocking(true).unwrap();
-        b.write_all(b"data that is never read").unwrap();
-        let a = Rc::new(corio::io::Async::new(a).unwrap());
-        let steps = {
+    let steps = rt.block_on(async {
+        let (a, _peer) = readable_socket(b"data that is never read");
+        race_a_hog(move || {
             let a = a.clone();
-            let other_ran = Rc::new(Cell::new(false));
-            let o = other_ran.clone();
-            let hog = corio::spawn(async move {
-                let mut steps = 0u64;
-                while !o.get() && steps < HOG_CAP {
-                    a.readable().await.unwrap();
-                    steps += 1;
-                }
-                steps
-            });
-            corio::spawn(async move { other_ran.set(true) });
-            hog.await.unwrap()
-        };
-        assert_gave_way_after(100, steps);
+            async move { a.readable().await.unwrap() }
+        })
+        .await
     });
+    assert_gave_way_after(100, steps);
 }
 
 #[test]
 fn a_read_loop_on_a_socket_whose_buffer_never_empties_gives_way() {
     let rt = corio::Runtime::builder().task_budget(64).build().unwrap();
-    rt.block_on(async {
-        let (a, mut b) = UnixStream::pair().unwrap();
-        a.set_nonblocking(true).unwrap();
-        b.write_all(&[7u8; 4096]).unwrap();
-        let a = Rc::new(corio::io::Async::new(a).unwrap());
-        let other_ran = Rc::new(Cell::new(false));
-        let o = other_ran.clone();
-        let hog = corio::spawn(async move {
-            let mut steps = 0u64;
-            let mut byte = [0u8; 1];
-            while !o.get() && steps < HOG_CAP {
+    let steps = rt.block_on(async {
+        let (a, _peer) = readable_socket(&[7u8; 4096]);
+        race_a_hog(move || {
+            let a = a.clone();
+            async move {
                 // One byte at a time: every read succeeds, none says WouldBlock.
+                let mut byte = [0u8; 1];
                 let n = a
                     .read_with(|mut s| std::io::Read::read(&mut s, &mut byte))
                     .await
                     .unwrap();
                 assert_eq!(n, 1);
-                steps += 1;
             }
-            steps
-        });
-        corio::spawn(async move { other_ran.set(true) });
-        assert_gave_way_after(64, hog.await.unwrap());
+        })
+        .await
     });
+    assert_gave_way_after(64, steps);
 }
 
 #[test]
