@@ -243,3 +243,28 @@ fn the_same_seed_replays_the_same_interleaving_of_timers_and_tasks() {
     assert_eq!(a, run(11), "seed 11 did not replay");
     assert_eq!(a.len(), 60);
 }
+
+#[test]
+fn a_timeout_counts_from_its_first_pending_poll_and_a_ready_one_never_arms() {
+    paused_manual().block_on(async {
+        // Made now, first polled 20 ms later: the 10 ms count starts at that poll, so it is
+        // late rather than early — and a ready future completes without any timer.
+        let t = timeout(Duration::from_millis(10), std::future::pending::<()>());
+        advance(Duration::from_millis(20)).await;
+        let started = time::now();
+        let waiter = corio::spawn(t);
+        corio::task::yield_now().await;
+        assert!(!waiter.is_finished(), "fired at its first poll");
+        advance(Duration::from_millis(9)).await;
+        assert!(!waiter.is_finished());
+        advance(Duration::from_millis(1)).await;
+        assert!(waiter.await.unwrap().is_err());
+        assert_eq!(time::now() - started, Duration::from_millis(10));
+        assert_eq!(timeout(Duration::from_secs(1), async { 5 }).await, Ok(5));
+        assert_eq!(
+            corio::metrics().timers_fired_count,
+            1,
+            "the ready timeout armed no timer"
+        );
+    });
+}

@@ -101,6 +101,13 @@ pub const CASES: &[Case] = &[
         corio: corio_timeout,
         tokio: tokio_timeout,
     },
+    Case {
+        name: "timeout_ready",
+        unit: "timeout(10 s) around a future ready at once",
+        target: 0.5,
+        corio: corio_timeout_ready,
+        tokio: tokio_timeout_ready,
+    },
 ];
 
 /// The corio runtime every case runs on: the defaults, or with slow-poll detection on when
@@ -439,6 +446,24 @@ fn tokio_timeout(iters: u64) -> Duration {
         for _ in 0..iters {
             let r = tokio::time::timeout(Duration::from_secs(1), tokio::task::yield_now()).await;
             r.unwrap();
+        }
+    })
+}
+
+fn corio_timeout_ready(iters: u64) -> Duration {
+    corio_time(async move {
+        for i in 0..iters {
+            let r = corio::time::timeout(Duration::from_secs(10), std::future::ready(i)).await;
+            std::hint::black_box(r.unwrap());
+        }
+    })
+}
+
+fn tokio_timeout_ready(iters: u64) -> Duration {
+    tokio_time(async move {
+        for i in 0..iters {
+            let r = tokio::time::timeout(Duration::from_secs(10), std::future::ready(i)).await;
+            std::hint::black_box(r.unwrap());
         }
     })
 }

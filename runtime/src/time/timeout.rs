@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use super::sleep::{far_deadline, sleep_until, Sleep};
 
 /// Run `future`, giving up after `duration` with [`Elapsed`]. The future is polled first, so
-/// one that is ready at once never touches the timer. On `Elapsed` the future is dropped
+/// one that is ready at once never touches the timer or the clock: `duration` counts from the
+/// first poll that finds it pending (never earlier than this call, so never early). On `Elapsed` the future is dropped
 /// (corio's sync primitives lose nothing when that happens).
 ///
 /// ```
@@ -24,7 +25,13 @@ use super::sleep::{far_deadline, sleep_until, Sleep};
 /// ```
 #[inline]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    timeout_at(far_deadline(super::now(), duration), future)
+    // The deadline is taken at the first poll that finds `future` pending: a future that is
+    // ready at once reads no clock, and a later start can only make the timeout later,
+    // never early. Awaited where it is made (the usual case) that is the same instant.
+    Timeout {
+        future,
+        deadline: Deadline::After(duration),
+    }
 }
 
 /// Like [`timeout`], with an absolute deadline.
@@ -40,7 +47,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         future,
-        sleep: sleep_until(deadline),
+        deadline: Deadline::At(sleep_until(deadline)),
     }
 }
 
@@ -48,7 +55,14 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
 #[derive(Debug)]
 pub struct Timeout<F> {
     future: F,
-    sleep: Sleep,
+    deadline: Deadline,
+}
+
+/// `timeout(d)` before its first pending poll, then (like `timeout_at`) a registered sleep.
+#[derive(Debug)]
+enum Deadline {
+    After(Duration),
+    At(Sleep),
 }
 
 impl<F> Timeout<F> {
@@ -68,14 +82,20 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         // SAFETY: `future` is structurally pinned (never moved out while pinned; into_inner
-        // takes `self` by value, which requires it unpinned); `sleep` is Unpin and not pinned.
+        // takes `self` by value, which requires it unpinned); `deadline` is Unpin, not pinned.
         let this = unsafe { self.get_unchecked_mut() };
         // SAFETY: see above.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
         if let Poll::Ready(out) = future.poll(cx) {
             return Poll::Ready(Ok(out));
         }
-        match Pin::new(&mut this.sleep).poll(cx) {
+        if let Deadline::After(d) = this.deadline {
+            this.deadline = Deadline::At(sleep_until(far_deadline(super::now(), d)));
+        }
+        let Deadline::At(sleep) = &mut this.deadline else {
+            unreachable!("the deadline was set just above")
+        };
+        match Pin::new(sleep).poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             Poll::Pending => Poll::Pending,
         }
