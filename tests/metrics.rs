@@ -97,3 +97,23 @@ fn io_events_and_remote_wakes_are_counted() {
         drop(writer.join().unwrap());
     });
 }
+
+#[test]
+fn a_spawn_blocking_job_is_not_counted_as_a_task() {
+    corio::run(async {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let job = corio::spawn_blocking(move || rx.recv().unwrap());
+        corio::task::yield_now().await;
+        assert_eq!(
+            corio::task::active_count(),
+            0,
+            "a blocking job is not a task"
+        );
+        let m = corio::metrics();
+        assert_eq!(m.live_tasks_count, 0);
+        assert_eq!(m.spawned_tasks_count, 0);
+        tx.send(()).unwrap();
+        job.await.unwrap();
+        assert_eq!(corio::task::active_count(), 0);
+    });
+}

@@ -271,7 +271,7 @@ where
             guard.done = true;
             guard.slot.complete(Outcome::Done(result));
         }));
-        core.spawn(WaitBlocking { slot }, None, at)
+        core.spawn_helper(WaitBlocking { slot }, at)
     })
 }
 

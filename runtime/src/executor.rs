@@ -32,7 +32,7 @@ use crate::metrics::{Counters, RuntimeMetrics};
 use crate::reactor::Reactor;
 use crate::remote::Remote;
 use crate::rng::SplitMix64;
-use crate::task::raw::{Meta, TaskPtr, CANCELLED, COMPLETE, RUNNING, SCHEDULED};
+use crate::task::raw::{Meta, TaskPtr, CANCELLED, COMPLETE, HELPER, RUNNING, SCHEDULED};
 use crate::task::{waker, JoinHandle};
 use crate::time::Timers;
 use crate::watchdog::{self, OnSlowPoll, SlowPoll, Watch};
@@ -556,6 +556,34 @@ impl Core {
         F: Future + 'static,
         F::Output: 'static,
     {
+        self.spawn_task(future, name, spawned_at, false)
+    }
+
+    /// Spawn the runtime's own helper task (a `spawn_blocking` wait): a task like any other,
+    /// but not counted as a user task.
+    pub(crate) fn spawn_helper<F>(
+        &self,
+        future: F,
+        spawned_at: &'static std::panic::Location<'static>,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
+        self.spawn_task(future, None, spawned_at, true)
+    }
+
+    fn spawn_task<F>(
+        &self,
+        future: F,
+        name: Option<Box<crate::task::raw::TaskName>>,
+        spawned_at: &'static std::panic::Location<'static>,
+        helper: bool,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + 'static,
+        F::Output: 'static,
+    {
         let id = self.next_id.get();
         self.next_id.set(id + 1);
         let meta = Meta {
@@ -576,8 +604,12 @@ impl Core {
             task.header()
                 .key
                 .set(u32::try_from(key).expect("corio: more than 4G live tasks"));
-            self.live.set(self.live.get() + 1);
-            Counters::add(&self.counters.spawned, 1);
+            if helper {
+                task.set(HELPER);
+            } else {
+                self.live.set(self.live.get() + 1);
+                Counters::add(&self.counters.spawned, 1);
+            }
             if let (Some(watch), Some(name)) = (&self.watch, &task.header().name) {
                 watch.name_task(id, &name.0);
             }
@@ -798,7 +830,9 @@ impl Core {
         if let (Some(watch), Some(_)) = (&self.watch, &task.header().name) {
             watch.forget_task(task.header().id);
         }
-        self.live.set(self.live.get() - 1);
+        if task.state() & HELPER == 0 {
+            self.live.set(self.live.get() - 1);
+        }
         task.wake_join();
         if task.state() & SCHEDULED == 0 {
             self.release(task);

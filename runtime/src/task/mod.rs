@@ -239,7 +239,7 @@ pub fn current() -> TaskRef {
 }
 
 /// How many spawned tasks are alive (not finished) in the current runtime, not counting the
-/// `block_on` future (Python's `active_count()` counts the main thread; add 1 for that).
+/// `spawn_blocking` jobs (they are not tasks) nor the `block_on` future (Python's `active_count()` counts the main thread; add 1 for that).
 ///
 /// # Panics
 /// Outside a corio runtime.

@@ -66,6 +66,9 @@ pub(crate) const COMPLETE: u8 = 1 << 2;
 pub(crate) const CANCELLED: u8 = 1 << 3;
 /// A `JoinHandle` is alive and wants the output.
 pub(crate) const JOIN_INTEREST: u8 = 1 << 4;
+/// The runtime's own helper task (the wait of a `spawn_blocking` job), not a user task: not
+/// counted by `task::active_count` or `live_tasks_count`.
+pub(crate) const HELPER: u8 = 1 << 5;
 
 /// Functions that know the concrete future type, reached through the header.
 pub(crate) struct Vtable {
