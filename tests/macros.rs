@@ -71,3 +71,18 @@ mod main_attribute {
 fn main_attribute_turns_an_async_fn_into_a_sync_one() {
     assert_eq!(main_attribute::main(), 5);
 }
+
+/// corio reached through a re-export, as a crate that wraps it would.
+mod wrapper {
+    pub use ::corio as runtime;
+}
+
+#[corio::test(crate = "crate::wrapper::runtime", start_paused = true)]
+async fn the_crate_argument_names_a_re_exported_corio() {
+    let t0 = wrapper::runtime::time::now();
+    wrapper::runtime::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert_eq!(
+        wrapper::runtime::time::now() - t0,
+        std::time::Duration::from_secs(5)
+    );
+}

@@ -15,7 +15,8 @@ use proc_macro::{Delimiter, Group, Ident, Literal, Punct, Spacing, Span, TokenSt
 /// }
 /// ```
 ///
-/// Accepts `#[corio::main(seed = 7)]` like `#[corio::test]`.
+/// Accepts `#[corio::main(seed = 7)]` like `#[corio::test]`, and `crate = "path"` for a crate
+/// that reaches corio through a re-export (`#[corio::main(crate = "my_rt::corio")]`).
 #[proc_macro_attribute]
 pub fn main(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand(attr, item, false)
@@ -60,7 +61,16 @@ fn expand(attr: TokenStream, item: TokenStream, is_test: bool) -> TokenStream {
 
     // ::corio::Runtime::builder()[.seed(N)][.start_paused(true)].build().expect(..)
     //     .block_on(async move BODY)
-    let mut runtime: TokenStream = "::corio::Runtime::builder()".parse().unwrap();
+    let path = settings.krate.as_deref().unwrap_or("::corio");
+    let mut runtime: TokenStream = match format!("{path}::Runtime::builder()").parse() {
+        Ok(tokens) => tokens,
+        Err(_) => {
+            return compile_error(
+                &format!("`crate = \"{path}\"` is not a path"),
+                Span::call_site(),
+            )
+        }
+    };
     if let Some(seed) = settings.seed {
         runtime.extend(format!(".seed({seed}u64)").parse::<TokenStream>().unwrap());
     }
@@ -99,6 +109,8 @@ fn expand(attr: TokenStream, item: TokenStream, is_test: bool) -> TokenStream {
 struct Settings {
     seed: Option<u64>,
     start_paused: bool,
+    /// `crate = "path"`: where corio is, for crates that re-export it (default `::corio`).
+    krate: Option<String>,
 }
 
 /// Accepts nothing, or `seed = <integer>` and/or `start_paused = true|false`.
@@ -118,6 +130,15 @@ fn parse_settings(attr: TokenStream) -> Result<Settings, String> {
                         })?;
                         settings.seed = Some(seed);
                     }
+                    "crate" => {
+                        let path = text.trim_matches('"');
+                        if !text.starts_with('"') || path.is_empty() {
+                            return Err(format!(
+                                "`crate` must be a string with a path, like `crate = \"my_crate::corio\"`, got `{text}`"
+                            ));
+                        }
+                        settings.krate = Some(path.to_owned());
+                    }
                     "start_paused" => {
                         settings.start_paused = match text.as_str() {
                             "true" => true,
@@ -125,7 +146,7 @@ fn parse_settings(attr: TokenStream) -> Result<Settings, String> {
                             _ => return Err(format!("`start_paused` must be true or false, got `{text}`")),
                         };
                     }
-                    other => return Err(format!("unknown attribute argument `{other}`: expected `seed = <u64>` or `start_paused = <bool>`")),
+                    other => return Err(format!("unknown attribute argument `{other}`: expected `seed = <u64>`, `start_paused = <bool>` or `crate = \"<path>\"`")),
                 }
             }
             _ => {
