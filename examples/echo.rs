@@ -1,4 +1,4 @@
-//! TCP echo server whose idle connections hold no buffer.
+//! TCP echo server whose idle connections hold no buffer, and that drains on SIGINT/SIGTERM.
 //!
 //! Each connection is one task that awaits `readable()`, then `try_read`s into a single
 //! scratch buffer shared by the whole loop (one thread, so a `RefCell` is enough) and writes
@@ -6,29 +6,69 @@
 //! unsent rest into a buffer of that connection's own, until it drains. So an idle
 //! connection costs its task, its socket and its reactor slot: about a kilobyte.
 //!
-//! Run:    cargo run --release --example echo [ADDR]        (default 127.0.0.1:7000)
+//! **Drain.** On SIGINT or SIGTERM the server stops accepting (its listener closes: new
+//! connections are refused), and every connection finishes what is in flight: bytes read
+//! are written back whole however slowly the client reads, and a client still sending keeps
+//! being echoed. An echo stream has no message boundaries, so "idle" means quiet: a
+//! connection on which nothing arrives for [`DRAIN_QUIET`] (100 ms) once the drain has
+//! begun is closed. The process exits 0 when the last connection is done, or at
+//! `--drain-timeout SECS` (default 10), cutting the connections left; a second signal
+//! during the drain exits at once with code 1 and a message on stderr. The drain machinery
+//! is [`serve_until`] (a `CancellationToken` starts it, so tests drain in-process without
+//! signals) and `drain/mod.rs` (the signals, the timeout, the second signal).
+//!
+//! Run:    cargo run --release --example echo [ADDR] [--drain-timeout SECS]
+//!                                                           (default 127.0.0.1:7000, 10 s)
 //! Drive:  nc 127.0.0.1 7000                                 (type lines, they come back)
 //!         or the load tool: cargo run --release -p corio-bench -- echo
-//! Stop:   Ctrl-C (prints how many connections it served).
+//! Stop:   Ctrl-C or `kill PID` (drains, then prints how many connections it served);
+//!         a second Ctrl-C exits at once. scripts/sigterm-drain.sh tries it under load.
 
-use std::cell::RefCell;
+#[path = "drain/mod.rs"]
+pub mod drain;
+
+use std::cell::{Cell, RefCell};
+use std::future::{poll_fn, Future};
 use std::io::{self, ErrorKind};
-use std::rc::Rc;
+use std::pin::pin;
+use std::task::Poll;
+use std::time::Duration;
 
 use corio::net::{TcpListener, TcpStream};
+use corio::sync::CancellationToken;
+use corio::task::TaskTracker;
+use corio::time::timeout;
 
 /// Size of the one read buffer of the whole loop.
 const SCRATCH: usize = 64 * 1024;
 
+/// During a drain, a connection on which nothing arrives for this long is closed.
+pub const DRAIN_QUIET: Duration = Duration::from_millis(100);
+
 thread_local! {
     static SCRATCH_BUF: RefCell<Vec<u8>> = RefCell::new(vec![0; SCRATCH]);
+    static SERVED: Cell<u64> = const { Cell::new(0) };
 }
+
+const USAGE: &str = "usage: echo [ADDR] [--drain-timeout SECS]   (default 127.0.0.1:7000, 10 s)";
 
 #[corio::main]
 async fn main() {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:7000".to_owned());
+    let (addr, drain_timeout) = match parse_args(std::env::args().skip(1)) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("echo: {message}\n{USAGE}");
+            std::process::exit(2);
+        }
+    };
+    // Before anything else, so that a SIGTERM sent as soon as we listen asks for a drain.
+    let signals = match drain::Signals::new() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("echo: cannot listen for SIGINT/SIGTERM: {e}");
+            std::process::exit(1);
+        }
+    };
     let listener = match TcpListener::bind(addr.as_str()).await {
         Ok(l) => l,
         Err(e) => {
@@ -38,21 +78,80 @@ async fn main() {
     };
     println!("echo: listening on {}", listener.local_addr().unwrap());
 
-    let served = Rc::new(std::cell::Cell::new(0u64));
-    let counter = served.clone();
-    corio::spawn(async move {
-        if corio::signal::ctrl_c().await.is_ok() {
-            println!("echo: served {} connections", counter.get());
+    let stop = CancellationToken::new();
+    let outcome = drain::supervise(
+        serve_until(listener, stop.clone()),
+        stop,
+        signals,
+        drain_timeout,
+        || eprintln!("echo: stop requested: draining (a second signal exits at once)"),
+    )
+    .await;
+    println!("echo: served {} connections", served());
+    std::process::exit(outcome.exit_code("echo"));
+}
+
+/// `[ADDR] [--drain-timeout SECS]`, also as `--drain-timeout=SECS`, in any order.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, Duration), String> {
+    let mut addr = None;
+    let mut drain_timeout = drain::DEFAULT_TIMEOUT;
+    while let Some(arg) = args.next() {
+        if arg == "-h" || arg == "--help" {
+            println!("{USAGE}");
             std::process::exit(0);
         }
-    });
+        if let Some(value) = arg.strip_prefix("--drain-timeout=") {
+            drain_timeout = drain::parse_drain_timeout(value)?;
+        } else if arg == "--drain-timeout" {
+            let value = args.next().ok_or("--drain-timeout needs a value")?;
+            drain_timeout = drain::parse_drain_timeout(&value)?;
+        } else if arg.starts_with('-') || addr.is_some() {
+            return Err(format!("unexpected argument: {arg}"));
+        } else {
+            addr = Some(arg);
+        }
+    }
+    Ok((
+        addr.unwrap_or_else(|| "127.0.0.1:7000".to_owned()),
+        drain_timeout,
+    ))
+}
 
-    loop {
-        match listener.accept().await {
-            Ok((stream, _peer)) => {
-                served.set(served.get() + 1);
-                corio::spawn(async move {
-                    if let Err(e) = serve(stream).await {
+/// How many connections this thread's servers have accepted.
+pub fn served() -> u64 {
+    SERVED.with(Cell::get)
+}
+
+/// Accept connections on `listener` and echo on each in a task of its own until `stop` is
+/// cancelled; then drain (see the module docs) and return once every connection is done.
+/// Dropping the returned future (the drain timeout) cuts the connections still open.
+///
+/// Returns an error only when `accept` fails with one it does not retry by itself.
+pub async fn serve_until(listener: TcpListener, stop: CancellationToken) -> io::Result<()> {
+    let connections = TaskTracker::new();
+    // Cancelled when this future ends or is dropped: ends every connection task left.
+    let cut = CancellationToken::new();
+    let _cut_when_dropped = cut.clone().drop_guard();
+    let result = loop {
+        let accepted = {
+            let mut stopping = pin!(stop.cancelled());
+            let mut accept = pin!(listener.accept());
+            poll_fn(|cx| {
+                if stopping.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                accept.as_mut().poll(cx).map(Some)
+            })
+            .await
+        };
+        match accepted {
+            None => break Ok(()),
+            Some(Ok((stream, _peer))) => {
+                SERVED.with(|s| s.set(s.get() + 1));
+                let (stop, cut) = (stop.clone(), cut.clone());
+                connections.spawn(async move {
+                    let serving = echo(stream, Some(&stop));
+                    if let Some(Err(e)) = unless_cut(&cut, serving).await {
                         // Resets and broken pipes are a client's business, not ours.
                         if !matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) {
                             eprintln!("echo: connection error: {e}");
@@ -61,19 +160,63 @@ async fn main() {
                 });
             }
             // accept() already backs off by itself on EMFILE & co.; anything else is fatal.
-            Err(e) => {
-                eprintln!("echo: accept failed: {e}");
-                return;
-            }
+            Some(Err(e)) => break Err(e),
         }
-    }
+    };
+    // Stop accepting: connections that arrive from now on are refused.
+    drop(listener);
+    result?;
+    connections.close();
+    connections.wait().await;
+    Ok(())
+}
+
+/// Run `work` unless `cut` is cancelled first (then `None`, and `work` is dropped).
+async fn unless_cut<T>(cut: &CancellationToken, work: impl Future<Output = T>) -> Option<T> {
+    let mut work = pin!(work);
+    let mut cutting = pin!(cut.cancelled());
+    poll_fn(|cx| {
+        if cutting.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        work.as_mut().poll(cx).map(Some)
+    })
+    .await
 }
 
 /// Echo until EOF, holding no buffer while idle. (`pub` so that tests/example_echo.rs can
 /// serve connections with it.)
-pub async fn serve(mut stream: TcpStream) -> io::Result<()> {
+pub async fn serve(stream: TcpStream) -> io::Result<()> {
+    echo(stream, None).await
+}
+
+/// Echo until EOF or, once `stop` is cancelled, until the client is quiet for
+/// [`DRAIN_QUIET`]; a backlog being written back is always written whole first.
+async fn echo(mut stream: TcpStream, stop: Option<&CancellationToken>) -> io::Result<()> {
+    let mut stopping = pin!(stop.map(CancellationToken::cancelled));
+    let mut draining = false;
     loop {
-        stream.readable().await?;
+        if draining {
+            match timeout(DRAIN_QUIET, stream.readable()).await {
+                Err(_quiet) => return Ok(()),
+                Ok(ready) => ready?,
+            }
+        } else {
+            let stopped = poll_fn(|cx| {
+                if let Poll::Ready(ready) = stream.poll_read_ready(cx) {
+                    return Poll::Ready(ready.map(|()| false));
+                }
+                match stopping.as_mut().as_pin_mut() {
+                    Some(stopping) => stopping.poll(cx).map(|()| Ok(true)),
+                    None => Poll::Pending,
+                }
+            })
+            .await?;
+            if stopped {
+                draining = true;
+                continue;
+            }
+        }
         // Read and write back synchronously while the shared buffer is borrowed; an await
         // must never happen with the borrow held, or another task would find it taken.
         let step = SCRATCH_BUF.with(|scratch| {
