@@ -8,13 +8,25 @@
 //! turn of the loop. See `server.rs` for every edge case and bound, `parse.rs` for the
 //! request-head parser.
 //!
+//! Drain: on SIGINT or SIGTERM it stops accepting (new connections are refused), answers
+//! every request it has received (pipelined ones included; answers a slow client is taking
+//! are sent whole), closes idle keep-alive connections, and exits 0 once the last
+//! connection is done, or at `--drain-timeout SECS` (default 10), cutting those left. A
+//! second signal during the drain exits at once (code 1, a message on stderr). See
+//! `server::serve_until` and `../drain/mod.rs`.
+//!
 //! Run:    cargo run --release --example http_hello [ADDR] [--idle-timeout-ms N]
-//!                   [--min-body-rate BYTES_PER_S]         (default 127.0.0.1:8080)
+//!                   [--min-body-rate BYTES_PER_S] [--drain-timeout SECS]
+//!                                                         (default 127.0.0.1:8080)
 //! Drive:  curl -v http://127.0.0.1:8080/                  (200 Hello, World!)
 //!         curl -v http://127.0.0.1:8080/nope              (404)
 //!         wrk -t1 -c50 -d5s http://127.0.0.1:8080/        (keep-alive load)
 //!         printf 'GET / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n' | nc 127.0.0.1 8080   (pipelined)
-//! Stop:   Ctrl-C.
+//! Stop:   Ctrl-C or `kill PID` (drains); a second one exits at once.
+//!         scripts/sigterm-drain.sh tries it under load.
+
+#[path = "../drain/mod.rs"]
+mod drain;
 
 mod date;
 mod parse;
@@ -23,18 +35,26 @@ mod server;
 use std::time::Duration;
 
 use corio::net::TcpListener;
+use corio::sync::CancellationToken;
 
-const USAGE: &str =
-    "usage: http_hello [ADDR] [--idle-timeout-ms N] [--min-body-rate BYTES_PER_S]   \
-                     (default 127.0.0.1:8080, 10000 ms, 1024 B/s)";
+const USAGE: &str = "usage: http_hello [ADDR] [--idle-timeout-ms N] [--min-body-rate BYTES_PER_S] \
+                     [--drain-timeout SECS]   (default 127.0.0.1:8080, 10000 ms, 1024 B/s, 10 s)";
 
 #[corio::main]
 async fn main() {
-    let (addr, config) = match parse_args(std::env::args().skip(1)) {
+    let (addr, config, drain_timeout) = match parse_args(std::env::args().skip(1)) {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("http_hello: {message}\n{USAGE}");
             std::process::exit(2);
+        }
+    };
+    // Before anything else, so that a SIGTERM sent as soon as we listen asks for a drain.
+    let signals = match drain::Signals::new() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("http_hello: cannot listen for SIGINT/SIGTERM: {e}");
+            std::process::exit(1);
         }
     };
     let listener = match TcpListener::bind(addr.as_str()).await {
@@ -51,15 +71,25 @@ async fn main() {
         ),
         Err(e) => eprintln!("http_hello: listening, but local_addr failed: {e}"),
     }
-    if let Err(e) = server::serve(listener, config).await {
-        eprintln!("http_hello: accept failed: {e}");
-        std::process::exit(1);
-    }
+    let stop = CancellationToken::new();
+    let outcome = drain::supervise(
+        server::serve_until(listener, config, stop.clone()),
+        stop,
+        signals,
+        drain_timeout,
+        || eprintln!("http_hello: stop requested: draining (a second signal exits at once)"),
+    )
+    .await;
+    std::process::exit(outcome.exit_code("http_hello"));
 }
 
-/// `[ADDR] [--idle-timeout-ms N] [--min-body-rate N]`, also as `--flag=N`, in any order.
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, server::Config), String> {
+/// `[ADDR] [--idle-timeout-ms N] [--min-body-rate N] [--drain-timeout SECS]`, also as
+/// `--flag=N`, in any order.
+fn parse_args(
+    mut args: impl Iterator<Item = String>,
+) -> Result<(String, server::Config, Duration), String> {
     let mut addr = None;
+    let mut drain_timeout = drain::DEFAULT_TIMEOUT;
     let mut config = server::Config::default();
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
@@ -75,12 +105,19 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, server:
         }
         let (flag, value) = match arg.split_once('=') {
             Some((flag, value)) => (flag.to_owned(), value.to_owned()),
-            None if arg == "--idle-timeout-ms" || arg == "--min-body-rate" => {
+            None if arg == "--idle-timeout-ms"
+                || arg == "--min-body-rate"
+                || arg == "--drain-timeout" =>
+            {
                 let value = args.next().ok_or(format!("{arg} needs a value"))?;
                 (arg, value)
             }
             None => return Err(format!("unexpected argument: {arg}")),
         };
+        if flag == "--drain-timeout" {
+            drain_timeout = drain::parse_drain_timeout(&value)?;
+            continue;
+        }
         let n: u64 = value
             .parse()
             .map_err(|_| format!("{flag}: not a non-negative integer: {value}"))?;
@@ -90,5 +127,6 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, server:
             _ => return Err(format!("unexpected argument: {flag}")),
         }
     }
-    Ok((addr.unwrap_or_else(|| "127.0.0.1:8080".to_owned()), config))
+    let addr = addr.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+    Ok((addr, config, drain_timeout))
 }

@@ -39,17 +39,29 @@
 //!   requests or [`MAX_BATCH_BYTES`] of answers, then sends them and yields before answering
 //!   the rest of what it read: a client pipelining thousands of requests per read gets
 //!   them answered in turns, between which every other connection runs.
+//!
+//! # Drain
+//! [`serve_until`] stops accepting once its `stop` token is cancelled (the listener closes,
+//! so new connections are refused) and returns when every connection is done. A connection
+//! that is idle between requests, or becomes so, closes (a lingering close: FIN, then what
+//! the client still sends is discarded for a moment). One in the middle of something
+//! finishes it first: every request it has received is answered (pipelined ones too, and
+//! those already in the kernel's buffer when it looks), answers the client is slow to take
+//! are sent whole, and an unfinished head or body may complete within its usual deadline.
+//! Dropping the `serve_until` future (the drain timeout) cuts the connections left.
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::io::{self, ErrorKind};
 use std::net::Shutdown;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use corio::net::{TcpListener, TcpStream};
+use corio::sync::CancellationToken;
+use corio::task::TaskTracker;
 use corio::time::{sleep_until, timeout, Sleep};
 
 use super::date;
@@ -123,13 +135,44 @@ pub fn answered() -> u64 {
 /// Accept connections on `listener` forever, serving each in a task of its own.
 ///
 /// Returns only when `accept` fails with an error it does not retry by itself.
+#[allow(dead_code)] // The tests' entry point; the binary drains with `serve_until`.
 pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
+    serve_until(listener, config, CancellationToken::new()).await
+}
+
+/// Like [`serve`] until `stop` is cancelled; then drain (see the module docs) and return
+/// once every connection is done. Dropping the future cuts the connections still open.
+pub async fn serve_until(
+    listener: TcpListener,
+    config: Config,
+    stop: CancellationToken,
+) -> io::Result<()> {
     let config = Rc::new(config);
-    loop {
-        let (stream, _peer) = listener.accept().await?;
-        let config = config.clone();
-        corio::spawn(async move {
-            if let Err(e) = connection(stream, &config).await {
+    let connections = TaskTracker::new();
+    // Cancelled when this future ends or is dropped: ends every connection task left.
+    let cut = CancellationToken::new();
+    let _cut_when_dropped = cut.clone().drop_guard();
+    let result = loop {
+        let accepted = {
+            let mut stopping = pin!(stop.cancelled());
+            let mut accept = pin!(listener.accept());
+            poll_fn(|cx| {
+                if stopping.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                accept.as_mut().poll(cx).map(Some)
+            })
+            .await
+        };
+        let stream = match accepted {
+            None => break Ok(()),
+            Some(Ok((stream, _peer))) => stream,
+            Some(Err(e)) => break Err(e),
+        };
+        let (config, stop, cut) = (config.clone(), stop.clone(), cut.clone());
+        connections.spawn(async move {
+            let serving = connection(stream, &config, &stop);
+            if let Some(Err(e)) = unless_cut(&cut, serving).await {
                 // Resets and broken pipes are the client's business, not the server's.
                 if !matches!(
                     e.kind(),
@@ -139,7 +182,26 @@ pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
                 }
             }
         });
-    }
+    };
+    // Stop accepting: connections that arrive from now on are refused.
+    drop(listener);
+    result?;
+    connections.close();
+    connections.wait().await;
+    Ok(())
+}
+
+/// Run `work` unless `cut` is cancelled first (then `None`, and `work` is dropped).
+async fn unless_cut<T>(cut: &CancellationToken, work: impl Future<Output = T>) -> Option<T> {
+    let mut work = pin!(work);
+    let mut cutting = pin!(cut.cancelled());
+    poll_fn(|cx| {
+        if cutting.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        work.as_mut().poll(cx).map(Some)
+    })
+    .await
 }
 
 /// What a connection keeps between turns; empty (no heap) while idle.
@@ -201,8 +263,13 @@ enum Step {
     Close,
 }
 
-/// Serve one connection until it closes.
-async fn connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
+/// Serve one connection until it closes, or, once `stop` is cancelled, until it has nothing
+/// left to do (see the module docs).
+async fn connection(
+    mut stream: TcpStream,
+    config: &Config,
+    stop: &CancellationToken,
+) -> io::Result<()> {
     // Answers go out as soon as they are written; with pipelining they are already batched.
     stream.set_nodelay(true)?;
     let mut conn = Conn::default();
@@ -217,12 +284,32 @@ async fn connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
     // bounds count per poll of the task, not per turn (a turn that finishes held requests
     // may be followed at once by one that reads more).
     let mut quota = Quota::FULL;
+    let mut stopping = pin!(stop.cancelled());
+    let mut draining = false;
     loop {
         if quota.is_spent() {
             corio::task::yield_now().await;
             quota = Quota::FULL;
         }
-        let step = if conn.more {
+        let between_requests = !conn.more && conn.held().is_empty() && conn.body.left == 0;
+        let step = if draining && between_requests {
+            // Draining and between requests: answer what the kernel already holds, if
+            // anything; close if nothing.
+            let step = SCRATCH.with(|s| {
+                turn(
+                    &stream,
+                    &mut s.borrow_mut(),
+                    &mut conn,
+                    config,
+                    true,
+                    &mut quota,
+                )
+            })?;
+            if matches!(step, Step::Nothing) {
+                return linger_close(&stream).await;
+            }
+            step
+        } else if conn.more {
             // Answer what is held without reading.
             SCRATCH.with(|s| {
                 turn(
@@ -235,11 +322,16 @@ async fn connection(mut stream: TcpStream, config: &Config) -> io::Result<()> {
                 )
             })?
         } else {
-            let (readable, waited) = readable_or_idle(&stream, &mut idle_timer).await?;
+            let stopping = (!draining).then_some(stopping.as_mut());
+            let (wake, waited) = readable_or_idle(&stream, &mut idle_timer, stopping).await?;
             if waited {
                 quota = Quota::FULL;
             }
-            if !readable {
+            if wake == Wake::Stop {
+                draining = true;
+                continue;
+            }
+            if wake == Wake::Timer {
                 let deadline = deadline(&conn, head_started, last_active, config);
                 if corio::time::now() >= deadline {
                     return Ok(());
@@ -308,16 +400,33 @@ fn deadline(
     deadline
 }
 
-/// Wait until the stream is readable (`true`) or the idle timer fires (`false`); also say
-/// whether the task had to wait (so other tasks ran meanwhile).
-async fn readable_or_idle(stream: &TcpStream, idle_timer: &mut Sleep) -> io::Result<(bool, bool)> {
+/// What a connection's wait ended with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wake {
+    Readable,
+    Timer,
+    Stop,
+}
+
+/// Wait until the stream is readable, the idle timer fires, or `stopping` (if given)
+/// completes; also say whether the task had to wait (so other tasks ran meanwhile).
+async fn readable_or_idle(
+    stream: &TcpStream,
+    idle_timer: &mut Sleep,
+    mut stopping: Option<Pin<&mut impl Future<Output = ()>>>,
+) -> io::Result<(Wake, bool)> {
     let mut waited = false;
     poll_fn(|cx| {
         if let Poll::Ready(r) = stream.poll_read_ready(cx) {
-            return Poll::Ready(r.map(|()| (true, waited)));
+            return Poll::Ready(r.map(|()| (Wake::Readable, waited)));
         }
         if Pin::new(&mut *idle_timer).poll(cx).is_ready() {
-            return Poll::Ready(Ok((false, waited)));
+            return Poll::Ready(Ok((Wake::Timer, waited)));
+        }
+        if let Some(stopping) = stopping.as_mut() {
+            if stopping.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok((Wake::Stop, waited)));
+            }
         }
         waited = true;
         Poll::Pending
