@@ -10,11 +10,19 @@
 //! `--idle-timeout` seconds without traffic, and at most `server::TURN_WORK` commands plus
 //! arguments between two awaits.
 //!
+//! Drain: on SIGINT or SIGTERM it stops accepting (new connections are refused), runs and
+//! answers every command it has received, sends replies in flight whole however slowly the
+//! client reads (a 32 MiB `GET`), closes idle connections, and exits 0 once the last
+//! connection is done, or at `--drain-timeout SECS` (default 10), cutting those left. A
+//! second signal during the drain exits at once (code 1, a message on stderr). See
+//! `server::serve_until` and `../drain/mod.rs`.
+//!
 //! Run:    cargo run --release --example mini_redis [ADDR] [OPTIONS]   (default 127.0.0.1:6379)
 //!         --max-bulk-len BYTES      longest bulk string (default 33554432 = 32 MiB)
 //!         --max-request-len BYTES   most bytes of one unfinished command (default 64 MiB)
 //!         --idle-timeout SECS       close after this long without traffic (default 300)
 //!         --request-timeout SECS    an unfinished command must complete within (default 60)
+//!         --drain-timeout SECS      after SIGINT/SIGTERM, exit within (default 10)
 //! Drive:  redis-cli -p 6379 PING
 //!         redis-cli -p 6379 SET greeting hello EX 10
 //!         redis-cli -p 6379 GET greeting; redis-cli -p 6379 TTL greeting
@@ -23,7 +31,11 @@
 //!         redis-benchmark -p 6379 -q -n 100000 -t set,get -P 16   (pipelined)
 //!         printf 'PING\r\n' | nc 127.0.0.1 6379                  (inline commands work too)
 //! Limits: scripts/redis-limits.sh (hostile clients under `prlimit`, peak RSS).
-//! Stop:   Ctrl-C.
+//! Stop:   Ctrl-C or `kill PID` (drains); a second one exits at once.
+//!         scripts/sigterm-drain.sh tries it under load.
+
+#[path = "../drain/mod.rs"]
+mod drain;
 
 mod cmd;
 mod db;
@@ -34,13 +46,18 @@ mod server;
 use std::time::Duration;
 
 use corio::net::TcpListener;
+use corio::sync::CancellationToken;
 
 const USAGE: &str = "usage: mini_redis [ADDR] [--max-bulk-len BYTES] [--max-request-len BYTES] \
-                     [--idle-timeout SECS] [--request-timeout SECS]   (default 127.0.0.1:6379)";
+                     [--idle-timeout SECS] [--request-timeout SECS] [--drain-timeout SECS]   \
+                     (default 127.0.0.1:6379)";
 
 /// `[ADDR]` and the options, in any order, as `--flag VALUE` or `--flag=VALUE`.
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, server::Config), String> {
+fn parse_args(
+    mut args: impl Iterator<Item = String>,
+) -> Result<(String, server::Config, Duration), String> {
     let mut addr = None;
+    let mut drain_timeout = drain::DEFAULT_TIMEOUT;
     let mut config = server::Config::default();
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
@@ -59,6 +76,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, server:
                 (arg, value)
             }
         };
+        if flag == "--drain-timeout" {
+            drain_timeout = drain::parse_drain_timeout(&value)?;
+            continue;
+        }
         let number = value
             .parse::<u64>()
             .ok()
@@ -74,12 +95,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, server:
         }
     }
     let addr = addr.unwrap_or_else(|| "127.0.0.1:6379".to_owned());
-    Ok((addr, config))
+    Ok((addr, config, drain_timeout))
 }
 
 #[corio::main]
 async fn main() {
-    let (addr, config) = match parse_args(std::env::args().skip(1)) {
+    let (addr, config, drain_timeout) = match parse_args(std::env::args().skip(1)) {
         Ok(parsed) => parsed,
         Err(msg) => {
             if !msg.is_empty() {
@@ -87,6 +108,14 @@ async fn main() {
             }
             eprintln!("{USAGE}");
             std::process::exit(2);
+        }
+    };
+    // Before anything else, so that a SIGTERM sent as soon as we listen asks for a drain.
+    let signals = match drain::Signals::new() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mini_redis: cannot listen for SIGINT/SIGTERM: {e}");
+            std::process::exit(1);
         }
     };
     let listener = match TcpListener::bind(addr.as_str()).await {
@@ -100,8 +129,14 @@ async fn main() {
         Ok(local) => println!("mini_redis: listening on {local}"),
         Err(e) => eprintln!("mini_redis: listening, but local_addr failed: {e}"),
     }
-    if let Err(e) = server::serve(listener, config).await {
-        eprintln!("mini_redis: accept failed: {e}");
-        std::process::exit(1);
-    }
+    let stop = CancellationToken::new();
+    let outcome = drain::supervise(
+        server::serve_until(listener, db::Db::new(), config, stop.clone()),
+        stop,
+        signals,
+        drain_timeout,
+        || eprintln!("mini_redis: stop requested: draining (a second signal exits at once)"),
+    )
+    .await;
+    std::process::exit(outcome.exit_code("mini_redis"));
 }

@@ -35,6 +35,15 @@
 //! Not bounded: the sum over connections (many clients can each hold their own bound) and
 //! the database itself (no `maxmemory`).
 //!
+//! Drain: [`serve_until`] stops accepting once its `stop` token is cancelled (the listener
+//! closes, so new connections are refused) and returns when every connection is done. A
+//! connection between commands closes (FIN after its last reply), after one last look for
+//! commands already in the kernel's buffer; one in the middle of something finishes it
+//! first: every command received is run and answered, replies are sent whole however slowly
+//! the client reads (a 32 MiB `GET`), and an unfinished command may complete within
+//! [`Config::request_timeout`]. Dropping the `serve_until` future (the drain timeout) cuts
+//! the connections left.
+//!
 //! Errors:
 //! * a well-framed command that fails (unknown, wrong arity, `INCR` of a non-number) gets an
 //!   `-ERR` reply and the connection carries on (that is `cmd.rs`'s business);
@@ -48,12 +57,14 @@ use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::io::{self, ErrorKind};
 use std::net::Shutdown;
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use corio::net::{TcpListener, TcpStream};
+use corio::sync::CancellationToken;
+use corio::task::TaskTracker;
 use corio::time::{sleep_until, Sleep};
 
 use super::cmd::{execute, After, Args};
@@ -150,24 +161,76 @@ fn update_stats(f: impl FnOnce(&mut Stats)) {
 }
 
 /// Accept connections forever with a fresh database, serving each in a task of its own.
+#[allow(dead_code)] // The tests' entry point; the binary drains with `serve_until`.
 pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
     serve_with(listener, Db::new(), config).await
 }
 
 /// Accept connections forever, all sharing `db`.
+#[allow(dead_code)] // The tests' entry point.
 pub async fn serve_with(listener: TcpListener, db: Rc<Db>, config: Config) -> io::Result<()> {
+    serve_until(listener, db, config, CancellationToken::new()).await
+}
+
+/// Like [`serve_with`] until `stop` is cancelled; then drain (see the module docs) and
+/// return once every connection is done. Dropping the future cuts the connections left.
+pub async fn serve_until(
+    listener: TcpListener,
+    db: Rc<Db>,
+    config: Config,
+    stop: CancellationToken,
+) -> io::Result<()> {
     let config = Rc::new(config);
-    loop {
-        let (stream, _peer) = listener.accept().await?;
-        let (db, config) = (db.clone(), config.clone());
-        corio::spawn(async move {
-            if let Err(e) = connection(stream, &db, &config).await {
+    let connections = TaskTracker::new();
+    // Cancelled when this future ends or is dropped: ends every connection task left.
+    let cut = CancellationToken::new();
+    let _cut_when_dropped = cut.clone().drop_guard();
+    let result = loop {
+        let accepted = {
+            let mut stopping = pin!(stop.cancelled());
+            let mut accept = pin!(listener.accept());
+            poll_fn(|cx| {
+                if stopping.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                accept.as_mut().poll(cx).map(Some)
+            })
+            .await
+        };
+        let stream = match accepted {
+            None => break Ok(()),
+            Some(Ok((stream, _peer))) => stream,
+            Some(Err(e)) => break Err(e),
+        };
+        let (db, config, stop, cut) = (db.clone(), config.clone(), stop.clone(), cut.clone());
+        connections.spawn(async move {
+            let serving = connection(stream, &db, &config, &stop);
+            if let Some(Err(e)) = unless_cut(&cut, serving).await {
                 if !matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) {
                     eprintln!("mini_redis: connection error: {e}");
                 }
             }
         });
-    }
+    };
+    // Stop accepting: connections that arrive from now on are refused.
+    drop(listener);
+    result?;
+    connections.close();
+    connections.wait().await;
+    Ok(())
+}
+
+/// Run `work` unless `cut` is cancelled first (then `None`, and `work` is dropped).
+async fn unless_cut<T>(cut: &CancellationToken, work: impl Future<Output = T>) -> Option<T> {
+    let mut work = pin!(work);
+    let mut cutting = pin!(cut.cancelled());
+    poll_fn(|cx| {
+        if cutting.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        work.as_mut().poll(cx).map(Some)
+    })
+    .await
 }
 
 /// Why [`run`] stopped.
@@ -378,10 +441,17 @@ enum Wake {
     Readable,
     Writable,
     Timer,
+    Stop,
 }
 
-/// Serve one connection until it closes.
-async fn connection(stream: TcpStream, db: &Db, config: &Config) -> io::Result<()> {
+/// Serve one connection until it closes, or, once `stop` is cancelled, until it has nothing
+/// left to do (see the module docs).
+async fn connection(
+    stream: TcpStream,
+    db: &Db,
+    config: &Config,
+    stop: &CancellationToken,
+) -> io::Result<()> {
     // Replies go out as soon as a turn is done; Nagle would only delay them.
     stream.set_nodelay(true)?;
     update_stats(|s| s.connections += 1);
@@ -393,6 +463,8 @@ async fn connection(stream: TcpStream, db: &Db, config: &Config) -> io::Result<(
     let mut timer = sleep_until(timer_at);
     // Whether commands already ran since the last await (at most one run per turn).
     let mut ran = false;
+    let mut stopping = pin!(stop.cancelled());
+    let mut draining = false;
     loop {
         let full = conn.out.len() >= config.max_pending_reply;
         if !ran && conn.runnable && !full && conn.run_buffered(db, config) {
@@ -410,6 +482,22 @@ async fn connection(stream: TcpStream, db: &Db, config: &Config) -> io::Result<(
                 Ok(())
             };
         }
+        if draining && !conn.closing && !conn.runnable && conn.input.is_empty() {
+            // Draining and between commands: run what the kernel already holds, if
+            // anything; close if nothing.
+            let arrived = INPUT
+                .with(|input| conn.on_readable(&stream, &mut input.borrow_mut(), db, config))?;
+            if arrived {
+                last_progress = corio::time::now();
+                ran = true;
+                continue;
+            }
+            if conn.out.is_empty() {
+                return close_gently(&stream);
+            }
+            // Replies still to send; then close.
+            conn.closing = true;
+        }
         let full = conn.out.len() >= config.max_pending_reply;
         if conn.runnable && !full {
             // More commands are waiting, but other tasks get their turn first.
@@ -426,7 +514,9 @@ async fn connection(stream: TcpStream, db: &Db, config: &Config) -> io::Result<(
             timer_at = deadline;
             timer.reset(deadline);
         }
-        match wait(&stream, want_read, want_write, &mut timer).await? {
+        let stopping = (!draining).then_some(stopping.as_mut());
+        match wait(&stream, want_read, want_write, &mut timer, stopping).await? {
+            Wake::Stop => draining = true,
             Wake::Timer if corio::time::now() >= deadline => {
                 update_stats(|s| s.timed_out += 1);
                 return Ok(());
@@ -448,8 +538,15 @@ async fn connection(stream: TcpStream, db: &Db, config: &Config) -> io::Result<(
     }
 }
 
-/// Wait until the stream is writable (if `write`), readable (if `read`), or the timer fires.
-async fn wait(stream: &TcpStream, read: bool, write: bool, timer: &mut Sleep) -> io::Result<Wake> {
+/// Wait until the stream is writable (if `write`), readable (if `read`), the timer fires,
+/// or `stopping` (if given) completes.
+async fn wait(
+    stream: &TcpStream,
+    read: bool,
+    write: bool,
+    timer: &mut Sleep,
+    mut stopping: Option<Pin<&mut impl Future<Output = ()>>>,
+) -> io::Result<Wake> {
     poll_fn(|cx| {
         if write {
             if let Poll::Ready(r) = stream.poll_write_ready(cx) {
@@ -459,6 +556,11 @@ async fn wait(stream: &TcpStream, read: bool, write: bool, timer: &mut Sleep) ->
         if read {
             if let Poll::Ready(r) = stream.poll_read_ready(cx) {
                 return Poll::Ready(r.map(|()| Wake::Readable));
+            }
+        }
+        if let Some(stopping) = stopping.as_mut() {
+            if stopping.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Ok(Wake::Stop));
             }
         }
         Pin::new(&mut *timer).poll(cx).map(|()| Ok(Wake::Timer))
