@@ -6,12 +6,24 @@
 //! backlog would pass `--max-backlog`; a burst of lines, joins or leaves disconnects nobody
 //! who reads (the policy, its reasons and every bound are in `server.rs`).
 //!
+//! Drain: on SIGINT or SIGTERM it stops accepting (new connections are refused), tells
+//! everyone `* server shutting down`, stops reading, sends every client what is already
+//! queued for it (slow readers within the slow-client rules), closes the connections, and
+//! exits 0 once the last is closed, or at `--drain-timeout SECS` (default 10), cutting those
+//! left. A second signal during the drain exits at once (code 1, a message on stderr). See
+//! `server::serve_until` and `../drain/mod.rs`.
+//!
 //! Run:    cargo run --release --example chat [ADDR] [--stall-bytes N] [--stall-timeout-ms N]
 //!                        [--max-backlog N] [--max-notices N] [--max-line N]
+//!                        [--drain-timeout SECS]
 //!                                                                (default 127.0.0.1:7002)
 //! Drive:  nc 127.0.0.1 7002          (in two or more terminals; type lines)
 //!         or without nc: python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",7002)); s.sendall(b"hello\n"); print(s.recv(4096))'
-//! Stop:   Ctrl-C.
+//! Stop:   Ctrl-C or `kill PID` (drains); a second one exits at once.
+//!         scripts/sigterm-drain.sh tries it under load.
+
+#[path = "../drain/mod.rs"]
+mod drain;
 
 mod outbox;
 mod server;
@@ -19,17 +31,27 @@ mod server;
 use std::time::Duration;
 
 use corio::net::TcpListener;
+use corio::sync::CancellationToken;
 
 const USAGE: &str = "usage: chat [ADDR] [--stall-bytes N] [--stall-timeout-ms N] \
-                     [--max-backlog N] [--max-notices N] [--max-line N]   (default 127.0.0.1:7002)";
+                     [--max-backlog N] [--max-notices N] [--max-line N] [--drain-timeout SECS]   \
+                     (default 127.0.0.1:7002)";
 
 #[corio::main]
 async fn main() {
-    let (addr, config) = match parse_args(std::env::args().skip(1)) {
+    let (addr, config, drain_timeout) = match parse_args(std::env::args().skip(1)) {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("chat: {message}\n{USAGE}");
             std::process::exit(2);
+        }
+    };
+    // Before anything else, so that a SIGTERM sent as soon as we listen asks for a drain.
+    let signals = match drain::Signals::new() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("chat: cannot listen for SIGINT/SIGTERM: {e}");
+            std::process::exit(1);
         }
     };
     let listener = match TcpListener::bind(addr.as_str()).await {
@@ -43,15 +65,24 @@ async fn main() {
         Ok(local) => println!("chat: listening on {local}"),
         Err(e) => eprintln!("chat: listening, but local_addr failed: {e}"),
     }
-    if let Err(e) = server::serve(listener, config).await {
-        eprintln!("chat: accept failed: {e}");
-        std::process::exit(1);
-    }
+    let stop = CancellationToken::new();
+    let outcome = drain::supervise(
+        server::serve_until(listener, config, stop.clone()),
+        stop,
+        signals,
+        drain_timeout,
+        || eprintln!("chat: stop requested: draining (a second signal exits at once)"),
+    )
+    .await;
+    std::process::exit(outcome.exit_code("chat"));
 }
 
 /// `[ADDR]` and `--flag N` or `--flag=N`, in any order.
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, server::Config), String> {
+fn parse_args(
+    mut args: impl Iterator<Item = String>,
+) -> Result<(String, server::Config, Duration), String> {
     let mut addr = None;
+    let mut drain_timeout = drain::DEFAULT_TIMEOUT;
     let mut config = server::Config::default();
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
@@ -72,6 +103,10 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, server:
                 (arg, value)
             }
         };
+        if flag == "--drain-timeout" {
+            drain_timeout = drain::parse_drain_timeout(&value)?;
+            continue;
+        }
         let n: u64 = value
             .parse()
             .map_err(|_| format!("{flag}: not a non-negative integer: {value}"))?;
@@ -86,5 +121,6 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, server:
             _ => return Err(format!("unknown flag: {flag}")),
         }
     }
-    Ok((addr.unwrap_or_else(|| "127.0.0.1:7002".to_owned()), config))
+    let addr = addr.unwrap_or_else(|| "127.0.0.1:7002".to_owned());
+    Ok((addr, config, drain_timeout))
 }

@@ -77,6 +77,8 @@ pub struct Outbox {
     skipped: Cell<u64>,
     /// Set by the room when the client is cut off; the writer then ends.
     kicked: Cell<bool>,
+    /// Set by the room when the server drains: the writer ends once the queue is empty.
+    finishing: Cell<bool>,
     /// The client task's waker, from its last poll of the writer.
     waker: Cell<Option<Waker>>,
     bounds: Bounds,
@@ -105,6 +107,7 @@ impl Outbox {
             stalled_since: Cell::new(None),
             skipped: Cell::new(0),
             kicked: Cell::new(false),
+            finishing: Cell::new(false),
             waker: Cell::new(None),
             bounds,
         })
@@ -172,6 +175,12 @@ impl Outbox {
         self.wake();
     }
 
+    /// The server drains: the writer sends what is queued, then ends with `Ok`.
+    pub fn finish(&self) {
+        self.finishing.set(true);
+        self.wake();
+    }
+
     /// Bytes queued, lines and notices (as charged against the bounds).
     pub fn backlog(&self) -> usize {
         self.line_bytes.get() + self.notice_bytes.get()
@@ -228,12 +237,14 @@ pub fn is_too_slow(e: &io::Error) -> bool {
 }
 
 /// Send what is queued in `outbox` to `writer` until the client is kicked or too slow
-/// (`Err(too_slow())`) or the socket fails. Never returns `Ok`.
+/// (`Err(too_slow())`) or the socket fails; `Ok` once [`Outbox::finish`]ed and empty.
 pub async fn write_outbox(writer: &mut WriteHalf<'_>, outbox: &Outbox) -> io::Result<()> {
     // How much of the front message the kernel has taken.
     let mut offset = 0;
     loop {
-        wait_for_work(outbox).await?;
+        if !wait_for_work(outbox).await? {
+            return Ok(());
+        }
         // Own references to the messages being written: the room may push (and the deque
         // reallocate) while the write waits.
         let batch: Vec<Msg> = outbox
@@ -255,20 +266,23 @@ pub async fn write_outbox(writer: &mut WriteHalf<'_>, outbox: &Outbox) -> io::Re
 }
 
 /// Wait until there is something to send (also the "notices skipped" line once the client
-/// has caught up); `Err` once kicked.
-async fn wait_for_work(outbox: &Outbox) -> io::Result<()> {
+/// has caught up); `Err` once kicked, `Ok(false)` once finished and empty.
+async fn wait_for_work(outbox: &Outbox) -> io::Result<bool> {
     poll_fn(|cx| {
         if outbox.kicked.get() {
             return Poll::Ready(Err(too_slow()));
         }
         if !outbox.queue.borrow().is_empty() {
-            return Poll::Ready(Ok(()));
+            return Poll::Ready(Ok(true));
+        }
+        if outbox.finishing.get() {
+            return Poll::Ready(Ok(false));
         }
         let skipped = outbox.skipped.replace(0);
         if skipped > 0 {
             let text = format!("* {skipped} notice(s) skipped while you were behind\n");
             outbox.push(text.into_bytes().into(), Kind::Notice);
-            return Poll::Ready(Ok(()));
+            return Poll::Ready(Ok(true));
         }
         outbox.register(cx.waker());
         Poll::Pending

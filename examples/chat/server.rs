@@ -47,6 +47,16 @@
 //! * time: a stalled client for `stall_timeout`; loop share: one 16 KiB read per turn, then
 //!   a yield.
 //!
+//! # Drain
+//!
+//! [`serve_until`] stops accepting once its `stop` token is cancelled (the listener closes,
+//! so new connections are refused), tells everyone `* server shutting down`, stops reading
+//! from the clients, and lets each writer send everything queued for its client (lines
+//! already broadcast are delivered, however slowly the client reads, within the usual
+//! slow-client rules) before it closes the connection; leaving clients send no `left`
+//! notices then. It returns when every client is gone. Dropping the future (the drain
+//! timeout) cuts the clients left.
+//!
 //! # Lines
 //!
 //! A line ends at LF (a CR before it is dropped); empty lines are ignored; bytes are passed
@@ -64,6 +74,8 @@ use std::time::Duration;
 
 use corio::net::tcp::ReadHalf;
 use corio::net::{TcpListener, TcpStream};
+use corio::sync::CancellationToken;
+use corio::task::TaskTracker;
 
 use super::outbox::{is_too_slow, write_outbox, Bounds, Kind, Msg, Offer, Outbox, ENTRY_COST};
 
@@ -113,17 +125,56 @@ thread_local! {
 /// Run a chat room on `listener` forever.
 ///
 /// Returns only when `accept` fails with an error it does not retry by itself.
+#[allow(dead_code)] // The tests' entry point; the binary drains with `serve_until`.
 pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
     serve_room(listener, Room::new(config)).await
 }
 
 /// Admit the clients of `listener` into `room` forever; several listeners (IPv4 and IPv6,
 /// say) may feed one room.
+#[allow(dead_code)] // The tests' entry point.
 pub async fn serve_room(listener: TcpListener, room: Rc<Room>) -> io::Result<()> {
     loop {
         let (stream, _peer) = listener.accept().await?;
         room.admit(stream);
     }
+}
+
+/// Run a chat room on `listener` until `stop` is cancelled; then drain (see the module
+/// docs) and return once every client is gone. Dropping the future cuts the clients left.
+pub async fn serve_until(
+    listener: TcpListener,
+    config: Config,
+    stop: CancellationToken,
+) -> io::Result<()> {
+    let room = Room::new(config);
+    // Cancelled when this future ends or is dropped: ends every client task left.
+    let _cut_when_dropped = room.cut.clone().drop_guard();
+    let result = loop {
+        let accepted = {
+            let mut stopping = pin!(stop.cancelled());
+            let mut accept = pin!(listener.accept());
+            poll_fn(|cx| {
+                if stopping.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                accept.as_mut().poll(cx).map(Some)
+            })
+            .await
+        };
+        match accepted {
+            None => break Ok(()),
+            Some(Ok((stream, _peer))) => room.admit(stream),
+            Some(Err(e)) => break Err(e),
+        }
+    };
+    // Stop accepting: connections that arrive from now on are refused.
+    drop(listener);
+    result?;
+    room.shut_down();
+    room.clients.close();
+    room.clients.wait().await;
+    Ok(())
 }
 
 /// The clients present and the settings; shared by the accept loops and client tasks.
@@ -132,6 +183,12 @@ pub struct Room {
     next_id: Cell<u64>,
     bounds: Bounds,
     max_line: usize,
+    /// The client tasks, for the drain to wait for.
+    clients: TaskTracker,
+    /// Set once the room shuts down: clients stop reading, and nobody is told who left.
+    closing: CancellationToken,
+    /// Cancelled to end every client task at once (the drain timeout).
+    cut: CancellationToken,
 }
 
 struct Member {
@@ -155,6 +212,9 @@ impl Room {
             next_id: Cell::new(1),
             bounds,
             max_line: config.max_line,
+            clients: TaskTracker::new(),
+            closing: CancellationToken::new(),
+            cut: CancellationToken::new(),
         })
     }
 
@@ -179,7 +239,22 @@ impl Room {
             outbox: outbox.clone(),
         };
         self.members.borrow_mut().insert(id, member);
-        corio::spawn(client(self.clone(), id, name, stream, outbox));
+        let cut = self.cut.clone();
+        let serving = client(self.clone(), id, name, stream, outbox);
+        self.clients.spawn(async move {
+            race(serving, async { cut.cancelled().await }).await;
+        });
+    }
+
+    /// The server drains: tell everyone, stop reading, let every writer send what is
+    /// queued and end.
+    fn shut_down(&self) {
+        self.closing.cancel();
+        let text: Msg = notice("* server shutting down\n".to_owned());
+        for member in self.members.borrow().values() {
+            member.outbox.push(text.clone(), Kind::Notice);
+            member.outbox.finish();
+        }
     }
 
     /// Queue `msg` for every member but `from`; cut off those it finds too slow.
@@ -211,9 +286,13 @@ impl Room {
         }
     }
 
-    /// `id` left on its own: forget it and tell the others (unless it was already removed).
+    /// `id` left on its own: forget it and tell the others (unless it was already removed,
+    /// or the room is shutting down).
     fn leave(&self, id: u64) {
         let member = self.members.borrow_mut().remove(&id);
+        if self.closing.is_cancelled() {
+            return;
+        }
         if let Some(member) = member {
             let text = format!("* {} left\n", member.name);
             self.broadcast(None, notice(text), Kind::Notice);
@@ -249,7 +328,12 @@ async fn client(room: Rc<Room>, id: u64, name: Rc<str>, mut stream: TcpStream, o
         id,
     };
     let (reader, mut writer) = stream.split();
-    let reading = read_lines(&reader, &room, id, &name);
+    // Once the room shuts down the reader stops (and waits forever), so the writer's end,
+    // when everything queued is sent, is the client's end.
+    let reading = race(read_lines(&reader, &room, id, &name), async {
+        room.closing.cancelled().await;
+        std::future::pending().await
+    });
     let writing = write_outbox(&mut writer, &outbox);
     match race(reading, writing).await {
         Err(e) if is_too_slow(&e) => room.cut_off(id),
