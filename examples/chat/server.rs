@@ -136,6 +136,7 @@ pub async fn serve(listener: TcpListener, config: Config) -> io::Result<()> {
 pub async fn serve_room(listener: TcpListener, room: Rc<Room>) -> io::Result<()> {
     loop {
         let (stream, _peer) = listener.accept().await?;
+        let _ = stream.set_nodelay(true); // as in `serve_until`
         room.admit(stream);
     }
 }
@@ -164,7 +165,13 @@ pub async fn serve_until(
         };
         match accepted {
             None => break Ok(()),
-            Some(Ok((stream, _peer))) => room.admit(stream),
+            Some(Ok((stream, _peer))) => {
+                // Lines are small: without this, Nagle holds a line until the previous one is
+                // acknowledged (up to a delayed-ACK timeout), a stall a reading client did not
+                // cause. Failing to set it only costs latency.
+                let _ = stream.set_nodelay(true);
+                room.admit(stream)
+            }
             Some(Err(e)) => break Err(e),
         }
     };
