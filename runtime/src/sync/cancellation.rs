@@ -216,6 +216,7 @@ impl CancellationToken {
         WaitForCancellation {
             node: &self.node,
             key: None,
+            registered: None,
         }
     }
 
@@ -236,6 +237,7 @@ impl CancellationToken {
         WaitForCancellationOwned {
             node: self.node,
             key: None,
+            registered: None,
         }
     }
 
@@ -296,13 +298,23 @@ impl fmt::Debug for CancellationToken {
 }
 
 /// Poll one wait for `node`: the body of both wait futures.
-fn poll_wait(node: &Node, key: &mut Option<usize>, cx: &mut Context<'_>) -> Poll<()> {
+fn poll_wait(
+    node: &Node,
+    key: &mut Option<usize>,
+    registered: &mut Option<Waker>,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
     // Every completed wait draws from the task's budget (see `coop`).
     coop::poll_charged(cx, |cx| {
         if node.is_cancelled() {
             // `cancel` emptied the waiter list: our key (if any) is gone with it.
             *key = None;
             return Poll::Ready(());
+        }
+        if key.is_some() && registered.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            // Parked already under this very waker: a `cancel` after the check above sets
+            // the flag under the lock and then wakes that waker, so nothing can be missed.
+            return Poll::Pending;
         }
         let mut inner = node.lock();
         // Checked again under the lock: `cancel` sets the flag while holding it.
@@ -319,6 +331,7 @@ fn poll_wait(node: &Node, key: &mut Option<usize>, cx: &mut Context<'_>) -> Poll
             }
             None => *key = Some(inner.waiters.insert(cx.waker().clone())),
         }
+        *registered = Some(cx.waker().clone());
         Poll::Pending
     })
 }
@@ -349,6 +362,9 @@ fn drop_wait(node: &Node, key: Option<usize>) {
 pub struct WaitForCancellation<'a> {
     node: &'a Arc<Node>,
     key: Option<usize>,
+    /// The waker parked in our slot, so a re-poll under the same waker (every wake of a task
+    /// that selects on the token) skips the lock.
+    registered: Option<Waker>,
 }
 
 impl Future for WaitForCancellation<'_> {
@@ -356,7 +372,7 @@ impl Future for WaitForCancellation<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        poll_wait(this.node, &mut this.key, cx)
+        poll_wait(this.node, &mut this.key, &mut this.registered, cx)
     }
 }
 
@@ -387,6 +403,9 @@ impl fmt::Debug for WaitForCancellation<'_> {
 pub struct WaitForCancellationOwned {
     node: Arc<Node>,
     key: Option<usize>,
+    /// The waker parked in our slot, so a re-poll under the same waker (every wake of a task
+    /// that selects on the token) skips the lock.
+    registered: Option<Waker>,
 }
 
 impl Future for WaitForCancellationOwned {
@@ -394,7 +413,7 @@ impl Future for WaitForCancellationOwned {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        poll_wait(&this.node, &mut this.key, cx)
+        poll_wait(&this.node, &mut this.key, &mut this.registered, cx)
     }
 }
 
