@@ -467,3 +467,43 @@ fn stream_reads_and_writes_count_for_their_size() {
         );
     });
 }
+
+#[test]
+fn a_timeout_fires_around_a_future_that_spends_the_whole_budget_every_poll() {
+    corio::run(async {
+        let ev = Event::new();
+        ev.set();
+        let start = std::time::Instant::now();
+        let hog = async {
+            // Ready forever: every poll ends with the budget spent, never on a real wait.
+            while start.elapsed() < Duration::from_secs(10) {
+                ev.wait().await;
+            }
+        };
+        let r = corio::time::timeout(Duration::from_millis(20), hog).await;
+        assert!(r.is_err(), "the timeout never fired");
+        assert!(start.elapsed() < Duration::from_secs(5));
+    });
+}
+
+#[test]
+fn a_poll_cut_short_in_several_places_counts_as_one_forced_yield() {
+    let rt = corio::Runtime::builder().task_budget(1).build().unwrap();
+    rt.block_on(async {
+        let ev = Event::new();
+        ev.set();
+        ev.wait().await; // the only unit
+        let before = budget_forced_yield_count();
+        let mut a = pin!(ev.wait());
+        let mut b = pin!(ev.wait());
+        // Both sub-waits find the budget empty in this one poll.
+        let both_pending = poll_fn(|cx| {
+            Poll::Ready(a.as_mut().poll(cx).is_pending() && b.as_mut().poll(cx).is_pending())
+        })
+        .await;
+        assert!(both_pending);
+        assert_eq!(budget_forced_yield_count() - before, 1);
+        a.await;
+        b.await;
+    });
+}

@@ -268,3 +268,22 @@ fn a_timeout_counts_from_its_first_pending_poll_and_a_ready_one_never_arms() {
         );
     });
 }
+
+#[test]
+fn an_aborted_blocking_job_does_not_hold_paused_time_forever() {
+    // Bounded from outside: a hang fails the test instead of stalling the suite.
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        paused().block_on(async {
+            let job = corio::spawn_blocking(|| std::thread::sleep(Duration::from_millis(20)));
+            job.abort(); // nobody will be woken when the job ends
+            let t0 = time::now();
+            sleep(Duration::from_secs(1)).await;
+            assert_eq!(time::now() - t0, Duration::from_secs(1));
+        });
+        done_tx.send(()).unwrap();
+    });
+    done_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("paused time stayed held by a finished, aborted blocking job");
+}

@@ -65,3 +65,15 @@ fn a_woken_task_is_listed_as_scheduled() {
         h.await.unwrap();
     });
 }
+
+#[test]
+fn spawn_blocking_waits_are_not_listed() {
+    corio::run(async {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let job = corio::spawn_blocking(move || rx.recv().unwrap());
+        task::yield_now().await;
+        assert!(task::all().is_empty(), "{:?}", task::all());
+        tx.send(()).unwrap();
+        job.await.unwrap();
+    });
+}

@@ -111,7 +111,8 @@ fn exhausted(budget: &Cell<u32>, cx: &mut Context<'_>) -> Poll<()> {
     if context::with_core(|core| core.defer(cx.waker())).is_none() {
         // No runtime on this thread (a foreign executor polling corio primitives): no
         // budget applies, the count merely wrapped after 4 billion operations.
-        budget.set(UNCONSTRAINED);
+        // As if this operation had drawn its unit, so a refund cannot overflow.
+        budget.set(UNCONSTRAINED - 1);
         return Poll::Ready(());
     }
     Poll::Pending
@@ -163,9 +164,9 @@ pub fn charge_budget(units: u32) {
     });
 }
 
-/// Charge a stream operation that moved `bytes` for its size: one unit per whole
-/// [`BYTES_PER_UNIT`] (the operation's own unit covers the first, so small reads and writes
-/// cost nothing extra). A busy connection moving 64 KiB per call then gives way every
+/// Charge a stream operation that moved `bytes` for its size: one more unit per whole
+/// [`BYTES_PER_UNIT`] on top of the unit the operation drew (reads and writes under 4 KiB
+/// cost nothing extra; a 4 KiB one costs 2 units, a 64 KiB one 17). A busy connection moving 64 KiB per call then gives way every
 /// ~256 KiB, as one moving 4 KiB per call does, instead of after 128 × 64 KiB.
 ///
 /// ```

@@ -687,10 +687,15 @@ impl Core {
     /// A poll ran out of budget (called from `coop`'s cold path): count it and park its
     /// waker until the loop has looked at the OS.
     pub(crate) fn defer(&self, waker: &Waker) {
-        self.forced_yields.set(self.forced_yields.get() + 1);
-        self.any_deferred.set(true);
+        // Once per cut poll: the loop turns right after the first defer, so until then every
+        // defer belongs to the same poll (several sub-futures of one `join!`, say).
+        if !self.any_deferred.replace(true) {
+            self.forced_yields.set(self.forced_yields.get() + 1);
+        }
         let mut deferred = self.deferred.borrow_mut();
-        if !deferred.iter().any(|w| w.will_wake(waker)) {
+        // Only the last entry is compared (O(1)): repeats of one task's waker are the common
+        // case, and a duplicate further back merely wakes a queued task twice, a no-op.
+        if !deferred.last().is_some_and(|w| w.will_wake(waker)) {
             deferred.push(waker.clone());
         }
     }
@@ -728,7 +733,7 @@ impl Core {
             .borrow()
             .iter()
             .map(|(_, t)| *t)
-            .filter(|t| t.state() & COMPLETE == 0)
+            .filter(|t| t.state() & (COMPLETE | HELPER) == 0)
             .map(|t| {
                 let state = t.state();
                 let meta = t.meta();
@@ -906,7 +911,15 @@ impl Core {
                 return;
             }
         }
-        self.counters.parked(|| self.reactor.poll(None));
+        // A job in flight may end without waking anyone (its waiter was aborted), and its
+        // thread counts as idle only after its wake: wait for real, but look again every
+        // millisecond so the clock moves on once the jobs are done.
+        let wait = if self.auto_advance && jobs > 0 && self.timers.next_deadline().is_some() {
+            Some(Duration::from_millis(1))
+        } else {
+            None
+        };
+        self.counters.parked(|| self.reactor.poll(wait));
         self.timers.fire_due();
         if self.remote.take_notified() {
             self.drain_remote();

@@ -31,11 +31,14 @@ pub struct RuntimeMetrics {
     /// Tasks spawned since the runtime was built.
     pub spawned_tasks_count: u64,
     /// Polls of tasks and of `block_on` futures, up to the loop's last look at the OS (the
-    /// loop adds its count once per turn, so polls of the current turn are not in yet).
+    /// loop adds its count once per turn, so polls of the current turn are not in yet). It
+    /// counts run-queue turns, so the rare pop of a task that finished or was aborted since it
+    /// was queued counts too.
     pub total_polls_count: u64,
     /// Times the loop parked: waited in `epoll_wait` with nothing ready to run.
     pub total_park_count: u64,
-    /// Time spent not parked since the runtime was built (`elapsed` minus parked time).
+    /// Time spent not parked since the runtime was built (`elapsed` minus parked time; time
+    /// outside `block_on`, for a runtime that is entered more than once, counts as busy).
     pub total_busy_duration: Duration,
     /// Time since the runtime was built.
     pub elapsed: Duration,

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -141,6 +141,9 @@ impl Watch {
     /// A poll of task `id` (spawned at `at`) begins; `seq` is the loop's odd counter.
     #[inline]
     pub(crate) fn begin(&self, seq: u64, id: u64, at: &'static Location<'static>) {
+        // Seqlock order: the previous poll's end (an even `seq`) is visible before this
+        // poll's id and location, so a watchdog that rechecks `seq` never pairs them wrongly.
+        fence(Ordering::Release);
         self.task_id.store(id, Ordering::Relaxed);
         self.location
             .store(at as *const Location<'static> as *mut _, Ordering::Relaxed);
@@ -214,6 +217,8 @@ impl Watch {
             let id = self.task_id.load(Ordering::Relaxed);
             let at = self.location.load(Ordering::Relaxed);
             // The poll may have ended since: only report if it is still the same one.
+            // Orders the two loads above before the recheck (the seqlock's read side).
+            fence(Ordering::Acquire);
             if self.seq.load(Ordering::Acquire) != seq || at.is_null() {
                 continue;
             }

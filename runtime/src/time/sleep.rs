@@ -121,7 +121,9 @@ impl Future for Sleep {
 }
 
 impl Sleep {
-    fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+    /// The poll without the budget charge, for `Timeout`: its deadline must be seen even when
+    /// the future it guards used up the budget.
+    pub(crate) fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         match &self.entry {
             Some((timers, key)) => {
                 if timers.poll(*key, cx.waker()) {

@@ -95,7 +95,9 @@ impl<F: Future> Future for Timeout<F> {
         let Deadline::At(sleep) = &mut this.deadline else {
             unreachable!("the deadline was set just above")
         };
-        match Pin::new(sleep).poll(cx) {
+        // Uncharged: a future that spends the whole budget every poll (a flooded socket) must
+        // still time out; a charged check would be cut short by that same empty budget.
+        match Pin::new(sleep).poll_uncharged(cx) {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
             Poll::Pending => Poll::Pending,
         }
