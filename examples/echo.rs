@@ -133,17 +133,8 @@ pub async fn serve_until(listener: TcpListener, stop: CancellationToken) -> io::
     let cut = CancellationToken::new();
     let _cut_when_dropped = cut.clone().drop_guard();
     let result = loop {
-        let accepted = {
-            let mut stopping = pin!(stop.cancelled());
-            let mut accept = pin!(listener.accept());
-            poll_fn(|cx| {
-                if stopping.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(None);
-                }
-                accept.as_mut().poll(cx).map(Some)
-            })
-            .await
-        };
+        // Cancellation is checked first: once `stop` is cancelled, nothing more is accepted.
+        let accepted = stop.run_until_cancelled(listener.accept()).await;
         match accepted {
             None => break Ok(()),
             Some(Ok((stream, _peer))) => {
@@ -151,7 +142,7 @@ pub async fn serve_until(listener: TcpListener, stop: CancellationToken) -> io::
                 let (stop, cut) = (stop.clone(), cut.clone());
                 connections.spawn(async move {
                     let serving = echo(stream, Some(&stop));
-                    if let Some(Err(e)) = unless_cut(&cut, serving).await {
+                    if let Some(Err(e)) = cut.run_until_cancelled(serving).await {
                         // Resets and broken pipes are a client's business, not ours.
                         if !matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) {
                             eprintln!("echo: connection error: {e}");
@@ -169,19 +160,6 @@ pub async fn serve_until(listener: TcpListener, stop: CancellationToken) -> io::
     connections.close();
     connections.wait().await;
     Ok(())
-}
-
-/// Run `work` unless `cut` is cancelled first (then `None`, and `work` is dropped).
-async fn unless_cut<T>(cut: &CancellationToken, work: impl Future<Output = T>) -> Option<T> {
-    let mut work = pin!(work);
-    let mut cutting = pin!(cut.cancelled());
-    poll_fn(|cx| {
-        if cutting.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        work.as_mut().poll(cx).map(Some)
-    })
-    .await
 }
 
 /// Echo until EOF, holding no buffer while idle. (`pub` so that tests/example_echo.rs can

@@ -152,17 +152,8 @@ pub async fn serve_until(
     // Cancelled when this future ends or is dropped: ends every client task left.
     let _cut_when_dropped = room.cut.clone().drop_guard();
     let result = loop {
-        let accepted = {
-            let mut stopping = pin!(stop.cancelled());
-            let mut accept = pin!(listener.accept());
-            poll_fn(|cx| {
-                if stopping.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(None);
-                }
-                accept.as_mut().poll(cx).map(Some)
-            })
-            .await
-        };
+        // Cancellation is checked first: once `stop` is cancelled, nothing more is accepted.
+        let accepted = stop.run_until_cancelled(listener.accept()).await;
         match accepted {
             None => break Ok(()),
             Some(Ok((stream, _peer))) => {

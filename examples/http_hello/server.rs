@@ -153,17 +153,8 @@ pub async fn serve_until(
     let cut = CancellationToken::new();
     let _cut_when_dropped = cut.clone().drop_guard();
     let result = loop {
-        let accepted = {
-            let mut stopping = pin!(stop.cancelled());
-            let mut accept = pin!(listener.accept());
-            poll_fn(|cx| {
-                if stopping.as_mut().poll(cx).is_ready() {
-                    return Poll::Ready(None);
-                }
-                accept.as_mut().poll(cx).map(Some)
-            })
-            .await
-        };
+        // Cancellation is checked first: once `stop` is cancelled, nothing more is accepted.
+        let accepted = stop.run_until_cancelled(listener.accept()).await;
         let stream = match accepted {
             None => break Ok(()),
             Some(Ok((stream, _peer))) => stream,
@@ -172,7 +163,7 @@ pub async fn serve_until(
         let (config, stop, cut) = (config.clone(), stop.clone(), cut.clone());
         connections.spawn(async move {
             let serving = connection(stream, &config, &stop);
-            if let Some(Err(e)) = unless_cut(&cut, serving).await {
+            if let Some(Err(e)) = cut.run_until_cancelled(serving).await {
                 // Resets and broken pipes are the client's business, not the server's.
                 if !matches!(
                     e.kind(),
@@ -189,19 +180,6 @@ pub async fn serve_until(
     connections.close();
     connections.wait().await;
     Ok(())
-}
-
-/// Run `work` unless `cut` is cancelled first (then `None`, and `work` is dropped).
-async fn unless_cut<T>(cut: &CancellationToken, work: impl Future<Output = T>) -> Option<T> {
-    let mut work = pin!(work);
-    let mut cutting = pin!(cut.cancelled());
-    poll_fn(|cx| {
-        if cutting.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        work.as_mut().poll(cx).map(Some)
-    })
-    .await
 }
 
 /// What a connection keeps between turns; empty (no heap) while idle.

@@ -19,8 +19,8 @@
 //! future) is dropped, so short-lived children do not pile up in a long-lived parent.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{poll_fn, Future};
+use std::pin::{pin, Pin};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Context, Poll, Waker};
@@ -218,6 +218,32 @@ impl CancellationToken {
             key: None,
             registered: None,
         }
+    }
+
+    /// Run `future` until it completes (`Some(output)`) or the token is cancelled (`None`,
+    /// and `future` is dropped) — tokio-util's `run_until_cancelled`. Cancellation is
+    /// checked first at every poll, so a cancelled token never lets one more step through:
+    /// an accept loop written with it stops accepting the moment the token is cancelled.
+    ///
+    /// ```
+    /// use corio_runtime::sync::CancellationToken;
+    /// corio_runtime::run(async {
+    ///     let token = CancellationToken::new();
+    ///     assert_eq!(token.run_until_cancelled(async { 7 }).await, Some(7));
+    ///     token.cancel();
+    ///     assert_eq!(token.run_until_cancelled(async { 7 }).await, None);
+    /// });
+    /// ```
+    pub async fn run_until_cancelled<F: Future>(&self, future: F) -> Option<F::Output> {
+        let mut future = pin!(future);
+        let mut cancelled = pin!(self.cancelled());
+        poll_fn(|cx| {
+            if cancelled.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            future.as_mut().poll(cx).map(Some)
+        })
+        .await
     }
 
     /// Like [`cancelled`](CancellationToken::cancelled), but the future owns a clone of the
