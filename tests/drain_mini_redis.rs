@@ -27,7 +27,7 @@ use corio::net::{TcpListener, TcpSocket, TcpStream};
 use corio::sync::CancellationToken;
 use corio::task::JoinHandle;
 use corio::time::{now, sleep, timeout};
-use drain_support::{on_paused_time, Trigger};
+use drain_support::{expect_closed_by_the_cut, on_paused_time, Trigger};
 use mini_redis::client::{encode, Client};
 use mini_redis::drain::{supervise, Outcome};
 use mini_redis::resp::Frame;
@@ -183,19 +183,6 @@ fn the_drain_timeout_cuts_a_client_that_never_reads() {
             Duration::from_secs(2),
             "cut at the timeout"
         );
-        let mut buf = vec![0u8; 64 * 1024];
-        timeout(Duration::from_secs(1), async {
-            while let Ok(n) = rd.read(&mut buf).await {
-                if n == 0 {
-                    break;
-                }
-            }
-        })
-        .await
-        .expect("the connection was closed by the timeout");
-        timeout(Duration::from_secs(1), writer)
-            .await
-            .expect("the writer sees the connection closed")
-            .unwrap();
+        expect_closed_by_the_cut(&mut rd, writer).await;
     });
 }

@@ -62,3 +62,30 @@ pub fn on_paused_time<Fut: Future<Output = ()>>(test: Fut) {
             .expect("test timed out");
     });
 }
+
+/// After a drain timeout cut a client that never read: its reading side finds the connection
+/// closed (EOF or a reset) within a second, and its writer, blocked on a full send buffer,
+/// sees the close and finishes. Returns the bytes read before the close.
+pub async fn expect_closed_by_the_cut(
+    rd: &mut corio::net::tcp::OwnedReadHalf,
+    writer: corio::task::JoinHandle<()>,
+) -> usize {
+    let got = corio::time::timeout(Duration::from_secs(1), async {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut got = 0;
+        while let Ok(n) = rd.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            got += n;
+        }
+        got
+    })
+    .await
+    .expect("the connection was closed by the timeout");
+    corio::time::timeout(Duration::from_secs(1), writer)
+        .await
+        .expect("the writer sees the connection closed")
+        .unwrap();
+    got
+}
