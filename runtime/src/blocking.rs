@@ -67,8 +67,8 @@ impl BlockingPool {
 
     /// Jobs queued or running (paused time waits for them before it jumps ahead).
     pub(crate) fn jobs_in_flight(&self) -> usize {
-        let state = self.inner.lock();
-        state.queue.len() + (state.threads - state.idle)
+        let (threads, idle, queued) = self.stats();
+        queued + (threads - idle)
     }
 
     fn submit(&self, job: Job) {
