@@ -75,7 +75,7 @@ impl<T: AsRawFd> Async<T> {
     /// ```
     #[track_caller]
     pub fn new(io: T) -> io::Result<Async<T>> {
-        let reactor = context::expect_core("Async::new", |core| core.reactor.clone());
+        let reactor = context::expect_core("Async::new", |core| core.reactor().clone());
         let fd = io.as_raw_fd();
         let key = reactor.register(&mut SourceFd(&fd))?;
         Ok(Async {

@@ -1,42 +1,9 @@
-//! The task cell: one heap allocation per spawned task, holding a header and the
-//! future (later its output). This file and `waker.rs` hold the executor's unsafe code.
+//! The task cell: one heap allocation per spawned task, holding a header, the task's
+//! metadata and the future (later its output), and the type-erased vtable that reaches them.
 //!
-//! # Task state machine
-//!
-//! The state lives in `Header::state` (a `Cell<u8>` of flags). Only the thread that runs
-//! the runtime touches it; other threads touch only `refs` and `remote` (see `waker.rs`).
-//!
-//! ```text
-//!                  (1) Core::spawn
-//!                        |
-//!                        v
-//!   +--------------> SCHEDULED ------------------------------+
-//!   |                    |                                   |
-//!   |                    | (2) Core::run_task: pop, clear    | (6) JoinHandle::abort sets
-//!   |                    |     SCHEDULED, set RUNNING,       |     CANCELLED and schedules
-//!   |                    |     TaskPtr::poll                 v
-//!   |                    v                               CANCELLED --(7) run_task: TaskPtr::cancel
-//!   |   (3) Pending   RUNNING --(4) Ready/panic-------------+          drops the future
-//!   |   wake while       |       the vtable's poll stores  |
-//!   |   idle or running: |       output or panic; finish   v
-//!   |   schedule()       v                              COMPLETE
-//!   +------------------ IDLE                               |
-//!                                                          | (5) release: the runtime drops its
-//!                                                          |     reference once the task is not
-//!                                                          v     SCHEDULED; JoinHandle, TaskRef and
-//!                                                       freed    wakers drop theirs; refs == 0 frees
-//! ```
-//!
-//! * (1) `Core::spawn` allocates the cell with two references (runtime + JoinHandle),
-//!   inserts it in the task slab and pushes it on the run queue.
-//! * (2) `Core::run_task` pops a pointer; the queue holds no reference of its own because
-//!   the runtime's reference is kept until the task is COMPLETE *and* not SCHEDULED.
-//! * (3) `schedule` (from a same-thread wake) sets SCHEDULED and pushes at the back unless the
-//!   task is already SCHEDULED or COMPLETE. A task woken while RUNNING is queued again.
-//! * (4) `TaskPtr::poll` returns `true` when the future finished or panicked; the future is
-//!   dropped right there, on the runtime thread, and `Core::finish` marks the task COMPLETE.
-//! * (5) `Core::release` (from `Core::finish`, or when a stale queue entry is popped) removes the task from the slab and drops the runtime reference.
-//! * (6)/(7) abort is a flag plus a wake, so the future is always dropped by the loop.
+//! This file holds the cell's unsafe code (allocation, the stage, the vtable functions, the
+//! reference count); `refs.rs` wraps the raw pointer in the owning types the rest of the
+//! runtime uses, and `waker.rs` builds wakers on it. Nothing outside `cell/` sees a raw pointer.
 //!
 //! Invariant that makes the `Send + Sync` waker sound: the future and the output are only
 //! created, polled and dropped on the runtime's thread, so the last reference, which may die on
@@ -47,31 +14,21 @@ use std::cell::{Cell, UnsafeCell};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
-use std::ptr::NonNull;
+use std::ptr::{addr_of, NonNull};
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, RawWakerVTable, Waker};
 use std::time::Instant;
 
-use crate::remote::Remote;
-use crate::task::JoinError;
+use super::join_error::JoinError;
+use super::refs::Woken;
+use super::schedule::Schedule;
+use super::state::State;
+use super::waker::WakerVtable;
 
-/// The task is in the run queue (or about to be).
-pub(crate) const SCHEDULED: u8 = 1 << 0;
-/// The future is being polled right now.
-pub(crate) const RUNNING: u8 = 1 << 1;
-/// The future is gone: its output (or error) is stored or consumed.
-pub(crate) const COMPLETE: u8 = 1 << 2;
-/// `abort` was called: the next run drops the future instead of polling it.
-pub(crate) const CANCELLED: u8 = 1 << 3;
-/// A `JoinHandle` is alive and wants the output.
-pub(crate) const JOIN_INTEREST: u8 = 1 << 4;
-/// The runtime's own helper task (the wait of a `spawn_blocking` job), not a user task: not
-/// counted by `task::active_count` or `live_tasks_count`.
-pub(crate) const HELPER: u8 = 1 << 5;
-
-/// Functions that know the concrete future type, reached through the header.
-pub(crate) struct Vtable {
+/// Functions that know the concrete future type `F` and scheduler `S`, reached through the
+/// header. One static instance per `(F, S)`.
+pub(super) struct Vtable {
     /// Poll the future; `true` when the task completed (output or panic stored).
     poll: unsafe fn(NonNull<Header>, &mut Context<'_>) -> bool,
     /// Drop the future without polling it (abort, runtime shutdown).
@@ -80,31 +37,40 @@ pub(crate) struct Vtable {
     read_output: unsafe fn(NonNull<Header>, *mut ()),
     /// Drop a stored output nobody will read.
     drop_output: unsafe fn(NonNull<Header>),
-    /// Free the allocation.
+    /// Free the allocation and the scheduler reference.
     dealloc: unsafe fn(NonNull<Header>),
+    /// Hand a woken task to `S::schedule` (any thread; borrows the caller's reference).
+    pub(super) schedule: unsafe fn(NonNull<Header>),
+    /// Hand an abort to `S::abort` (any thread; borrows the caller's reference).
+    pub(super) abort: unsafe fn(NonNull<Header>),
+    /// The task wakers' vtable for `S`.
+    pub(super) waker: &'static RawWakerVTable,
 }
 
 /// The type-erased head of every task cell.
 #[repr(C)]
-pub(crate) struct Header {
-    /// Reference count: runtime, JoinHandle, TaskRef and every Waker clone. The only atomic.
-    pub(crate) refs: AtomicUsize,
-    /// Flags above; runtime thread only.
-    pub(crate) state: Cell<u8>,
+pub(super) struct Header {
+    /// Reference count: runtime, JoinHandle, AbortHandle, TaskRef, cross-thread queue entries
+    /// and every Waker clone. Touched from any thread.
+    refs: AtomicUsize,
+    /// The flags; written by the loop thread only, read from any (see `state.rs`).
+    pub(super) state: State,
     /// Slot in the runtime's task slab; runtime thread only. 32 bits (packed beside
     /// `state`) keep the header at 64 bytes, one cache line; 4G live tasks would need
     /// far more memory than any machine has for their cells.
-    pub(crate) key: Cell<u32>,
-    /// The task's id, unique within its runtime. Immutable.
-    pub(crate) id: u64,
-    /// The runtime's cross-thread half. Immutable; read by foreign wakers.
-    pub(crate) remote: Arc<Remote>,
+    pub(super) key: Cell<u32>,
+    /// The task's id, unique within its runtime. Immutable; read from any thread.
+    pub(super) id: u64,
+    /// `Arc<S>::into_raw` of the task's scheduler. Immutable; read from any thread; the vtable
+    /// knows `S`. A thin pointer (an `Arc<dyn Schedule>` would be 16 bytes).
+    scheduler: NonNull<()>,
+    /// Immutable; read from any thread.
     vtable: &'static Vtable,
     /// Waker of the task awaiting the JoinHandle; runtime thread only.
-    pub(crate) join_waker: UnsafeCell<Option<Waker>>,
+    pub(super) join_waker: UnsafeCell<Option<Waker>>,
     /// Optional name from `task::Builder`. Immutable. A thin pointer (8 bytes, not a
     /// 16-byte `Box<str>`): most tasks have no name and should not pay for the slot.
-    pub(crate) name: Option<Box<TaskName>>,
+    pub(super) name: Option<Box<TaskName>>,
 }
 
 /// A task's name, boxed once more where it is stored so the header holds a thin pointer.
@@ -147,33 +113,41 @@ struct Cell_<F: Future> {
     stage: UnsafeCell<Stage<F>>,
 }
 
-/// A raw, non-owning pointer to a task cell. Copy; reference counting is explicit.
+/// A raw, non-owning pointer to a task cell, private to `cell/`: the owning types of
+/// `refs.rs` are built on it. Every method that dereferences it documents which thread may
+/// call it; the ones that take `&self` and touch only immutable or atomic fields are sound on
+/// any thread while some reference keeps the cell alive.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct TaskPtr(pub(crate) NonNull<Header>);
+pub(super) struct RawTask(pub(super) NonNull<Header>);
 
-impl TaskPtr {
-    /// Allocate a task cell holding `future`, with `refs` references (step 1).
-    pub(crate) fn allocate<F>(
+impl RawTask {
+    /// Allocate a task cell holding `future` with two references (the runtime's and the
+    /// JoinHandle's) and state SCHEDULED (transition 1).
+    pub(super) fn allocate<F, S>(
         future: F,
         id: u64,
         name: Option<Box<TaskName>>,
-        remote: Arc<Remote>,
-        refs: usize,
+        scheduler: Arc<S>,
         meta: Meta,
-    ) -> TaskPtr
+        helper: bool,
+    ) -> RawTask
     where
         F: Future + 'static,
         F::Output: 'static,
+        S: Schedule,
     {
+        // SAFETY: `Arc::into_raw` never returns null.
+        let scheduler = unsafe { NonNull::new_unchecked(Arc::into_raw(scheduler).cast_mut()) };
+        let scheduler = scheduler.cast::<()>();
         let cell = Box::new(Cell_ {
             prefix: Prefix {
                 header: Header {
-                    refs: AtomicUsize::new(refs),
-                    state: Cell::new(SCHEDULED | JOIN_INTEREST),
+                    refs: AtomicUsize::new(2),
+                    state: State::new(helper),
                     key: Cell::new(u32::MAX),
                     id,
-                    remote,
-                    vtable: vtable::<F>(),
+                    scheduler,
+                    vtable: vtable::<F, S>(),
                     join_waker: UnsafeCell::new(None),
                     name,
                 },
@@ -183,120 +157,181 @@ impl TaskPtr {
         });
         // `Cell_` and `Prefix` are repr(C) with the header first, so the cell pointer is a
         // header pointer (and a prefix pointer).
-        TaskPtr(NonNull::from(Box::leak(cell)).cast())
+        RawTask(NonNull::from(Box::leak(cell)).cast())
     }
 
+    /// The header, as a shared reference. Loop thread only: the header holds `Cell`s.
     #[inline]
-    pub(crate) fn header(&self) -> &Header {
-        // SAFETY: a TaskPtr is only used while some reference keeps the cell alive, and only
-        // on the runtime thread (foreign threads go through `waker.rs`, which avoids `&Header`).
+    pub(super) fn header(&self) -> &Header {
+        // SAFETY: a RawTask is only dereferenced while some reference keeps the cell alive;
+        // the owning types call this only on the loop thread (foreign threads use the raw
+        // field reads below, which never form a `&Header`).
         unsafe { self.0.as_ref() }
     }
 
-    /// The task's metadata. Runtime thread only, like `header`.
+    /// The task's metadata. Loop thread only, like `header`.
     #[inline]
-    pub(crate) fn meta(&self) -> &Meta {
+    pub(super) fn meta(&self) -> &Meta {
         // SAFETY: as in `header`; every cell starts with a `Prefix` (repr(C), header first),
         // whatever its future type, so the header pointer is a prefix pointer.
         unsafe { &(*self.0.cast::<Prefix>().as_ptr()).meta }
     }
 
+    /// The state flags. Any thread (the field is atomic).
     #[inline]
-    pub(crate) fn state(&self) -> u8 {
-        self.header().state.get()
+    pub(super) fn state(&self) -> &State {
+        // SAFETY: the cell is alive (a reference is held); a shared reference to the one
+        // atomic field, not to the whole header, is sound from any thread.
+        unsafe { &*addr_of!((*self.0.as_ptr()).state) }
     }
 
+    /// The task's id. Any thread (immutable).
     #[inline]
-    pub(crate) fn set(&self, flags: u8) {
-        let h = self.header();
-        h.state.set(h.state.get() | flags);
+    pub(super) fn id(&self) -> u64 {
+        // SAFETY: the cell is alive; `id` is never written after allocation.
+        unsafe { *addr_of!((*self.0.as_ptr()).id) }
     }
 
+    /// The vtable. Any thread (immutable).
     #[inline]
-    pub(crate) fn unset(&self, flags: u8) {
-        let h = self.header();
-        h.state.set(h.state.get() & !flags);
+    fn vtable(&self) -> &'static Vtable {
+        // SAFETY: the cell is alive; `vtable` is never written after allocation.
+        unsafe { *addr_of!((*self.0.as_ptr()).vtable) }
     }
 
-    /// Take one more reference.
+    /// The scheduler the task was spawned with. Any thread (immutable, and `S: Sync`).
+    ///
+    /// # Safety
+    /// `S` must be the scheduler type the cell was allocated with.
     #[inline]
-    pub(crate) fn add_ref(&self) {
+    pub(super) unsafe fn scheduler<'a, S: Schedule>(self) -> &'a S {
+        // SAFETY: the cell is alive, so the `Arc<S>` it owns is; `scheduler` is immutable and
+        // came from `Arc::<S>::into_raw` (the caller promises the type).
+        unsafe {
+            &*(*addr_of!((*self.0.as_ptr()).scheduler))
+                .cast::<S>()
+                .as_ptr()
+        }
+    }
+
+    /// Take one more reference. Any thread; the caller holds one.
+    #[inline]
+    pub(super) fn add_ref(self) {
         // SAFETY: the caller holds a reference, so the header is alive; `refs` is atomic.
-        let refs = unsafe { &(*self.0.as_ptr()).refs };
+        let refs = unsafe { &*addr_of!((*self.0.as_ptr()).refs) };
         // Relaxed is enough to add: the caller already holds a reference (as Arc does).
         if refs.fetch_add(1, Ordering::Relaxed) > isize::MAX as usize {
             std::process::abort();
         }
     }
 
-    /// Drop one reference; frees the cell when it was the last. Callable from any thread.
+    /// Drop one reference; frees the cell when it was the last. Any thread.
     ///
     /// # Safety
     /// The caller must own one reference and not use the pointer afterwards.
     #[inline]
-    pub(crate) unsafe fn drop_ref(self) {
+    pub(super) unsafe fn drop_ref(self) {
         // SAFETY: the caller owns a reference, so the header is alive until we decrement.
-        let refs = unsafe { &(*self.0.as_ptr()).refs };
+        let refs = unsafe { &*addr_of!((*self.0.as_ptr()).refs) };
         if refs.fetch_sub(1, Ordering::Release) != 1 {
             return;
         }
         // Pairs with the Release above on other threads, so their last uses happen-before the free.
         fence(Ordering::Acquire);
         // SAFETY: that was the last reference; the vtable pointer is immutable.
-        unsafe {
-            let dealloc = (*self.0.as_ptr()).vtable.dealloc;
-            dealloc(self.0);
-        }
+        unsafe { (self.vtable().dealloc)(self.0) }
     }
 
-    /// Poll the future (step 2 -> 3 or 4). Runtime thread only, state RUNNING.
-    pub(crate) fn poll(&self, cx: &mut Context<'_>) -> bool {
+    /// Hand the task to its scheduler as woken. Any thread; borrows the caller's reference.
+    #[inline]
+    pub(super) fn schedule(self) {
+        // SAFETY: the caller holds a reference; the vtable's `schedule` accepts any thread.
+        unsafe { (self.vtable().schedule)(self.0) }
+    }
+
+    /// Hand an abort to the task's scheduler. Any thread; borrows the caller's reference.
+    #[inline]
+    pub(super) fn abort(self) {
+        // SAFETY: as in `schedule`.
+        unsafe { (self.vtable().abort)(self.0) }
+    }
+
+    /// The task wakers' vtable. Any thread.
+    #[inline]
+    pub(super) fn waker_vtable(&self) -> &'static RawWakerVTable {
+        self.vtable().waker
+    }
+
+    /// Poll the future (step 2 -> 3 or 4). Loop thread only, state RUNNING.
+    pub(super) fn poll(&self, cx: &mut Context<'_>) -> bool {
         // SAFETY: we are on the runtime thread and the stage is Running (not COMPLETE).
-        unsafe { (self.header().vtable.poll)(self.0, cx) }
+        unsafe { (self.vtable().poll)(self.0, cx) }
     }
 
-    /// Drop the future without polling (step 7). Runtime thread only.
-    pub(crate) fn cancel(&self) {
+    /// Drop the future without polling (step 7). Loop thread only.
+    pub(super) fn cancel(&self) {
         // SAFETY: runtime thread; cancel tolerates any stage.
-        unsafe { (self.header().vtable.cancel)(self.0) }
+        unsafe { (self.vtable().cancel)(self.0) }
     }
 
-    /// Move out the output into `dst` (a `*mut Poll<Result<T, JoinError>>`).
+    /// Move out the output into `dst` (a `*mut Poll<Result<T, JoinError>>`). Loop thread only.
     ///
     /// # Safety
     /// `dst` must point to a `Poll<Result<T, JoinError>>` with `T` the future's output type.
-    pub(crate) unsafe fn read_output(&self, dst: *mut ()) {
+    pub(super) unsafe fn read_output(&self, dst: *mut ()) {
         // SAFETY: forwarded contract.
-        unsafe { (self.header().vtable.read_output)(self.0, dst) }
+        unsafe { (self.vtable().read_output)(self.0, dst) }
     }
 
-    /// Drop an output nobody will read. Owner thread only.
-    pub(crate) fn drop_output(&self) {
+    /// Drop an output nobody will read. Loop thread only.
+    pub(super) fn drop_output(&self) {
         // SAFETY: called on the owning thread; tolerates any stage.
-        unsafe { (self.header().vtable.drop_output)(self.0) }
+        unsafe { (self.vtable().drop_output)(self.0) }
     }
 
-    /// Wake the JoinHandle's waiter, if any (after step 4 or 7).
-    pub(crate) fn wake_join(&self) {
-        // SAFETY: runtime thread; no other borrow of the slot is live (wakers run after take).
-        let waker = unsafe { (*self.header().join_waker.get()).take() };
-        if let Some(w) = waker {
-            w.wake();
-        }
+    /// The JoinHandle's waker slot. Loop thread only, and no other borrow of the slot live.
+    #[allow(clippy::mut_from_ref)]
+    pub(super) fn join_waker(&self) -> &mut Option<Waker> {
+        // SAFETY: the slot is only touched on the loop thread, by the JoinHandle (which is
+        // `!Send`) and by `wake_join`, never while another borrow of it is live (each use
+        // is a statement: take, compare or store).
+        unsafe { &mut *self.header().join_waker.get() }
     }
 }
 
-fn vtable<F>() -> &'static Vtable
+fn vtable<F, S>() -> &'static Vtable
 where
     F: Future + 'static,
+    S: Schedule,
 {
     &Vtable {
         poll: poll::<F>,
         cancel: cancel::<F>,
         read_output: read_output::<F>,
         drop_output: drop_output::<F>,
-        dealloc: dealloc::<F>,
+        dealloc: dealloc::<F, S>,
+        schedule: schedule::<S>,
+        abort: abort::<S>,
+        waker: &WakerVtable::<S>::VTABLE,
     }
+}
+
+/// # Safety
+/// `ptr` is a live cell allocated with scheduler `S`; the caller holds a reference.
+unsafe fn schedule<S: Schedule>(ptr: NonNull<Header>) {
+    let task = RawTask(ptr);
+    // SAFETY: forwarded contract: the scheduler type is the cell's.
+    let scheduler = unsafe { task.scheduler::<S>() };
+    scheduler.schedule(Woken::new(task));
+}
+
+/// # Safety
+/// As for `schedule`.
+unsafe fn abort<S: Schedule>(ptr: NonNull<Header>) {
+    let task = RawTask(ptr);
+    // SAFETY: forwarded contract.
+    let scheduler = unsafe { task.scheduler::<S>() };
+    scheduler.abort(Woken::new(task));
 }
 
 /// # Safety
@@ -313,7 +348,7 @@ unsafe fn stage<'a, F: Future>(ptr: NonNull<Header>) -> &'a mut Stage<F> {
 unsafe fn finish<F: Future>(ptr: NonNull<Header>, result: Result<F::Output, JoinError>) {
     // SAFETY: forwarded contract.
     let header = unsafe { ptr.as_ref() };
-    if header.state.get() & JOIN_INTEREST != 0 {
+    if header.state.load().has_join_interest() {
         // SAFETY: forwarded contract.
         unsafe { *stage::<F>(ptr) = Stage::Finished(result) };
     } else {
@@ -383,10 +418,14 @@ unsafe fn drop_output<F: Future>(ptr: NonNull<Header>) {
     }
 }
 
-unsafe fn dealloc<F: Future>(ptr: NonNull<Header>) {
+unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // SAFETY: last reference; the cell came from `Box::leak` in `allocate`. The stage is
     // Consumed (module invariant), so no `!Send` value is dropped here.
-    drop(unsafe { Box::from_raw(ptr.cast::<Cell_<F>>().as_ptr()) });
+    let cell = unsafe { Box::from_raw(ptr.cast::<Cell_<F>>().as_ptr()) };
+    let scheduler = cell.prefix.header.scheduler;
+    drop(cell);
+    // SAFETY: the cell owned this `Arc<S>` (from `Arc::into_raw` in `allocate`).
+    drop(unsafe { Arc::from_raw(scheduler.cast::<S>().as_ptr().cast_const()) });
 }
 
 /// A panic payload, as `catch_unwind` hands it over.
