@@ -183,11 +183,11 @@ impl Reactor {
     }
 
     /// Wait for events (no longer than `timeout`; `None` = until one comes) and wake waiters.
-    pub(crate) fn poll(&self, timeout: Option<Duration>) {
+    pub(crate) fn poll(&self, timeout: Option<Duration>) -> usize {
         // Only the mio::Waker is registered and we must not block: nothing can be reported
         // that the atomic `notified` flag does not already tell, so skip the syscall.
         if timeout == Some(Duration::ZERO) && self.sources.borrow().is_empty() {
-            return;
+            return 0;
         }
         let mut events = self.events.borrow_mut();
         if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
@@ -195,12 +195,12 @@ impl Reactor {
             if e.kind() != io::ErrorKind::Interrupted {
                 panic!("corio: the OS poller failed: {e}");
             }
-            return;
+            return 0;
         }
         let mut to_wake = self.to_wake.borrow_mut();
+        let mut ready = 0;
         {
             let mut sources = self.sources.borrow_mut();
-            let mut ready = 0;
             for event in events.iter() {
                 ready += 1;
                 let Some(io) = sources.get_mut(event.token().0) else {
@@ -245,6 +245,12 @@ impl Reactor {
         for waker in to_wake.drain(..) {
             waker.wake();
         }
+        ready as usize
+    }
+
+    /// Some I/O source (other than the cross-thread waker) is registered.
+    pub(crate) fn has_sources(&self) -> bool {
+        !self.sources.borrow().is_empty()
     }
 
     /// Events the OS has reported (including the cross-thread waker's).
