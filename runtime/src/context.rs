@@ -5,7 +5,6 @@
 
 use std::cell::Cell;
 use std::ptr;
-use std::sync::Arc;
 
 use crate::executor::Core;
 use crate::remote::Remote;
@@ -27,7 +26,7 @@ pub(crate) fn core_of<'a>(remote: &Remote) -> Option<&'a Core> {
     let p = current_ptr();
     // SAFETY: a non-null CURRENT points at the core running on this thread (see `enter`),
     // alive while its `Enter` guard lives, which outlasts any wake made during `block_on`.
-    if !p.is_null() && std::ptr::eq(unsafe { Arc::as_ptr((*p).remote()) }, remote) {
+    if !p.is_null() && std::ptr::eq(unsafe { (*p).remote_ptr() }, remote) {
         // SAFETY: as above.
         Some(unsafe { &*p })
     } else {

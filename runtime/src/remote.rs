@@ -68,6 +68,14 @@ impl Remote {
         self.notify();
     }
 
+    /// A wake from another thread (or from this one outside `block_on`): out of line, so the
+    /// same-thread path of `schedule` needs no stack frame for the queue entry.
+    #[cold]
+    #[inline(never)]
+    fn inject_wake(&self, task: &Woken<'_>) {
+        self.inject(Injected::Wake(task.to_send()));
+    }
+
     /// Make the loop return from `epoll_wait` (at most one syscall per loop turn).
     pub(crate) fn notify(&self) {
         if !self.notified.swap(true, Ordering::AcqRel) {
@@ -102,7 +110,7 @@ impl Schedule for Remote {
             // SAFETY: `core_of` found this runtime's core running on this thread, the
             // thread that owns the task.
             Some(core) => unsafe { task.with_local(|t| core.schedule(t)) },
-            None => self.inject(Injected::Wake(task.to_send())),
+            None => self.inject_wake(&task),
         }
     }
 

@@ -17,14 +17,13 @@ use std::pin::Pin;
 use std::ptr::{addr_of, NonNull};
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll, RawWakerVTable, Waker};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use super::join_error::JoinError;
 use super::refs::Woken;
 use super::schedule::Schedule;
 use super::state::State;
-use super::waker::WakerVtable;
 
 /// Functions that know the concrete future type `F` and scheduler `S`, reached through the
 /// header. One static instance per `(F, S)`.
@@ -43,8 +42,6 @@ pub(super) struct Vtable {
     pub(super) schedule: unsafe fn(NonNull<Header>),
     /// Hand an abort to `S::abort` (any thread; borrows the caller's reference).
     pub(super) abort: unsafe fn(NonNull<Header>),
-    /// The task wakers' vtable for `S`.
-    pub(super) waker: &'static RawWakerVTable,
 }
 
 /// The type-erased head of every task cell.
@@ -256,12 +253,6 @@ impl RawTask {
         unsafe { (self.vtable().abort)(self.0) }
     }
 
-    /// The task wakers' vtable. Any thread.
-    #[inline]
-    pub(super) fn waker_vtable(&self) -> &'static RawWakerVTable {
-        self.vtable().waker
-    }
-
     /// Poll the future (step 2 -> 3 or 4). Loop thread only, state RUNNING.
     pub(super) fn poll(&self, cx: &mut Context<'_>) -> bool {
         // SAFETY: we are on the runtime thread and the stage is Running (not COMPLETE).
@@ -312,7 +303,6 @@ where
         dealloc: dealloc::<F, S>,
         schedule: schedule::<S>,
         abort: abort::<S>,
-        waker: &WakerVtable::<S>::VTABLE,
     }
 }
 

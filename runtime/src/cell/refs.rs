@@ -33,6 +33,7 @@ use super::join_error::JoinError;
 use super::raw::{Header, Meta, RawTask, TaskName};
 use super::schedule::Schedule;
 use super::state::{Completed, RunAction, Snapshot, State};
+use super::waker::WakerVtable;
 
 /// An owning reference to a task, on its loop's thread.
 pub(crate) struct Task {
@@ -146,16 +147,21 @@ impl Task {
         self.raw.cancel();
     }
 
-    /// A waker that borrows this reference (no count change), for polling the task.
+    /// A waker that borrows this reference (no count change), for polling the task. `S` is
+    /// the scheduler the task was allocated with (the caller knows it statically, which
+    /// saves reading the vtable pointer out of the header on every poll).
+    ///
+    /// # Safety
+    /// `S` must be the task's scheduler type.
     #[inline]
-    pub(crate) fn waker_ref(&self) -> WakerRef<'_> {
-        // SAFETY: the waker vtable is the one the cell was allocated with; its functions
-        // treat the data pointer as a task header; ManuallyDrop keeps the borrowed waker
-        // from releasing a reference it does not own.
+    pub(crate) unsafe fn waker_ref<S: Schedule>(&self) -> WakerRef<'_> {
+        // SAFETY: the waker vtable is the one for the cell's scheduler (the caller promises
+        // `S`); its functions treat the data pointer as a task header; ManuallyDrop keeps the
+        // borrowed waker from releasing a reference it does not own.
         let waker = unsafe {
             Waker::from_raw(RawWaker::new(
                 self.raw.0.as_ptr() as *const (),
-                self.raw.waker_vtable(),
+                &WakerVtable::<S>::VTABLE,
             ))
         };
         WakerRef {

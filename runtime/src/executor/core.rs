@@ -38,6 +38,9 @@ pub(crate) struct Core {
     next_id: Cell<u64>,
     rng: Option<RefCell<SplitMix64>>,
     pub(super) remote: Arc<Remote>,
+    /// `Arc::as_ptr(&remote)`, kept to compare against without pointer arithmetic on the hot
+    /// path of every same-thread wake.
+    remote_ptr: *const Remote,
     pub(super) timers: Rc<Timers>,
     pub(super) reactor: Rc<Reactor>,
     pub(super) blocking: BlockingPool,
@@ -74,14 +77,16 @@ pub(crate) struct Core {
 impl Core {
     pub(super) fn new(builder: Builder) -> io::Result<Core> {
         let (reactor, waker) = Reactor::new()?;
+        let remote = Arc::new(Remote::new(waker));
         Ok(Core {
+            remote_ptr: Arc::as_ptr(&remote),
             run_queue: RefCell::new(VecDeque::with_capacity(64)),
             tasks: RefCell::new(Slab::with_capacity(64)),
             current: CurrentTask::new(),
             main_queued: Cell::new(false),
             next_id: Cell::new(1),
             rng: builder.seed.map(|s| RefCell::new(SplitMix64::new(s))),
-            remote: Arc::new(Remote::new(waker)),
+            remote,
             timers: Rc::new(Timers::new(builder.start_paused)),
             auto_advance: builder.auto_advance,
             reactor: Rc::new(reactor),
@@ -344,6 +349,12 @@ impl Core {
         &self.remote
     }
 
+    /// The address `Remote::schedule` compares itself with (see `context::core_of`).
+    #[inline]
+    pub(crate) fn remote_ptr(&self) -> *const Remote {
+        self.remote_ptr
+    }
+
     /// The timers and the clock.
     #[inline]
     pub(crate) fn timers(&self) -> &Rc<Timers> {
@@ -404,7 +415,8 @@ impl Core {
         }
         let done = {
             let _current = self.current.enter(&task);
-            let waker = task.waker_ref();
+            // SAFETY: every task of this core was allocated with `Remote` as its scheduler.
+            let waker = unsafe { task.waker_ref::<Remote>() };
             let mut cx = Context::from_waker(&waker);
             let meta = task.meta();
             meta.polls.set(meta.polls.get() + 1);
