@@ -1,6 +1,7 @@
 //! corio's OS I/O layer: TCP, UDP and Unix sockets, child processes and signals.
 //!
-//! Use it through the facade: `corio::net`, `corio::process`, `corio::signal`.
+//! Use it through the facade: `corio::net` (the sockets of this crate's root), `corio::process`,
+//! `corio::signal`.
 //!
 //! # The mental model
 //!
@@ -18,12 +19,16 @@
 //!     └─ no: park the waker ◄── epoll edge sets the bit and wakes the task
 //! ```
 //!
-//! * Sockets: [`net::TcpListener`], [`net::TcpStream`], [`net::TcpSocket`] (options before
-//!   bind/connect), [`net::UdpSocket`], [`net::UnixListener`], [`net::UnixStream`],
-//!   [`net::UnixDatagram`]. Host names resolve on the blocking pool
-//!   ([`corio_runtime::spawn_blocking`]); address literals never leave the loop.
-//! * Idle connections need no buffer: await `readable()`, then `try_read` into one scratch
-//!   buffer shared by the whole loop (see the `echo` example).
+//! * Sockets at the crate root: [`TcpListener`], [`TcpStream`], [`TcpSocket`] (options
+//!   before bind/connect), [`UdpSocket`], [`UnixListener`], [`UnixStream`],
+//!   [`UnixDatagram`]; the split halves live in [`tcp`], [`unix`] and [`split`]. Host names
+//!   resolve on the blocking pool ([`corio_runtime::spawn_blocking`]); address literals never
+//!   leave the loop.
+//! * Byte streams ([`TcpStream`], [`UnixStream`]) offer three styles: methods (`read`,
+//!   `write`, `read_exact`, `write_all`, `write_vectored`, `peek`); the
+//!   `futures_io::AsyncRead`/`AsyncWrite` traits, for generic code; and readiness:
+//!   `readable().await` then `try_read(&mut scratch)`, so an idle connection holds no buffer
+//!   at all (the `echo` example serves thousands of idle clients in about a kilobyte each).
 //! * Faults are values, not crashes: writes use `MSG_NOSIGNAL` (`SO_NOSIGPIPE` on Apple
 //!   systems), so a closed peer gives `BrokenPipe` and never a SIGPIPE; `accept` backs off on
 //!   a timer when the process runs out of file descriptors or memory.
@@ -41,7 +46,7 @@
 //! * Chaining to a signal handler installed by other code: corio's replaces it.
 //!
 //! ```
-//! use corio_net::net::{TcpListener, TcpStream};
+//! use corio_net::{TcpListener, TcpStream};
 //!
 //! corio_runtime::run(async {
 //!     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -63,7 +68,18 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
-pub mod net;
+mod accept;
+mod addr;
 pub mod process;
 pub mod signal;
+pub mod split;
+mod stream_ops;
 mod sys;
+pub mod tcp;
+mod udp;
+pub mod unix;
+
+pub use addr::{lookup_host, ToSocketAddrs};
+pub use tcp::{TcpListener, TcpSocket, TcpStream};
+pub use udp::UdpSocket;
+pub use unix::{UnixDatagram, UnixListener, UnixStream};

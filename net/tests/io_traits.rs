@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::process::Stdio;
 use std::time::Duration;
 
-use corio_net::net::{TcpListener, TcpStream, UnixStream};
+use corio_net::{TcpListener, TcpStream, UnixStream};
 use corio_net::process::Command;
 use futures_io::{AsyncRead, AsyncWrite};
 

@@ -8,7 +8,7 @@ use std::io::{ErrorKind, IoSlice};
 use std::process::Stdio;
 use std::time::Duration;
 
-use corio_net::net::{TcpListener, TcpStream, UnixStream};
+use corio_net::{TcpListener, TcpStream, UnixStream};
 use corio_net::process::Command;
 use corio_runtime::time::{sleep, timeout};
 

@@ -11,13 +11,13 @@ use corio_runtime::io::Async;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use super::{TcpListener, TcpStream};
-use crate::net::addr::with_context;
+use crate::addr::with_context;
 use crate::sys;
 
 /// A TCP socket before `listen` or `connect`, created non-blocking and close-on-exec.
 ///
 /// ```
-/// use corio_net::net::TcpSocket;
+/// use corio_net::TcpSocket;
 /// corio_runtime::run(async {
 ///     let socket = TcpSocket::new_v4().unwrap();
 ///     socket.set_reuseaddr(true).unwrap();
@@ -53,7 +53,7 @@ impl TcpSocket {
     /// A new IPv4 TCP socket.
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// ```
     pub fn new_v4() -> io::Result<TcpSocket> {
         TcpSocket::new(Domain::IPV4)
@@ -63,7 +63,7 @@ impl TcpSocket {
     ///
     /// ```
     /// // Fails only where the OS has no IPv6 at all.
-    /// if let Ok(socket) = corio_net::net::TcpSocket::new_v6() {
+    /// if let Ok(socket) = corio_net::TcpSocket::new_v6() {
     ///     drop(socket);
     /// }
     /// ```
@@ -82,7 +82,7 @@ impl TcpSocket {
     /// Allow binding an address in `TIME_WAIT` (`SO_REUSEADDR`). `TcpListener::bind` sets it.
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.set_reuseaddr(true).unwrap();
     /// assert!(socket.reuseaddr().unwrap());
     /// ```
@@ -93,7 +93,7 @@ impl TcpSocket {
     /// Whether `SO_REUSEADDR` is set.
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// assert!(!socket.reuseaddr().unwrap());
     /// ```
     pub fn reuseaddr(&self) -> io::Result<bool> {
@@ -104,7 +104,7 @@ impl TcpSocket {
     /// spreads incoming connections among their listeners (one loop per core).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.set_reuseport(true).unwrap();
     /// assert!(socket.reuseport().unwrap());
     /// ```
@@ -116,7 +116,7 @@ impl TcpSocket {
     /// Whether `SO_REUSEPORT` is set.
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// assert!(!socket.reuseport().unwrap());
     /// ```
     #[cfg(not(any(target_os = "solaris", target_os = "illumos")))]
@@ -127,7 +127,7 @@ impl TcpSocket {
     /// Ask for a send buffer of `size` bytes (`SO_SNDBUF`; Linux doubles it for bookkeeping).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.set_send_buffer_size(32 * 1024).unwrap();
     /// assert!(socket.send_buffer_size().unwrap() >= 32 * 1024);
     /// ```
@@ -138,7 +138,7 @@ impl TcpSocket {
     /// The send buffer size (`SO_SNDBUF`).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// assert!(socket.send_buffer_size().unwrap() > 0);
     /// ```
     pub fn send_buffer_size(&self) -> io::Result<u32> {
@@ -148,7 +148,7 @@ impl TcpSocket {
     /// Ask for a receive buffer of `size` bytes (`SO_RCVBUF`).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.set_recv_buffer_size(32 * 1024).unwrap();
     /// assert!(socket.recv_buffer_size().unwrap() >= 32 * 1024);
     /// ```
@@ -159,7 +159,7 @@ impl TcpSocket {
     /// The receive buffer size (`SO_RCVBUF`).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// assert!(socket.recv_buffer_size().unwrap() > 0);
     /// ```
     pub fn recv_buffer_size(&self) -> io::Result<u32> {
@@ -169,7 +169,7 @@ impl TcpSocket {
     /// Turn Nagle's algorithm off before connecting (`TCP_NODELAY`).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.set_nodelay(true).unwrap();
     /// assert!(socket.nodelay().unwrap());
     /// ```
@@ -180,7 +180,7 @@ impl TcpSocket {
     /// Whether `TCP_NODELAY` is set.
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// assert!(!socket.nodelay().unwrap());
     /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
@@ -190,7 +190,7 @@ impl TcpSocket {
     /// Turn keep-alive probes on or off (`SO_KEEPALIVE`).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.set_keepalive(true).unwrap();
     /// assert!(socket.keepalive().unwrap());
     /// ```
@@ -201,7 +201,7 @@ impl TcpSocket {
     /// Whether `SO_KEEPALIVE` is set.
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// assert!(!socket.keepalive().unwrap());
     /// ```
     pub fn keepalive(&self) -> io::Result<bool> {
@@ -211,7 +211,7 @@ impl TcpSocket {
     /// Set `SO_LINGER` (`Some(Duration::ZERO)`: close sends RST).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.set_linger(Some(std::time::Duration::from_secs(1))).unwrap();
     /// ```
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
@@ -221,7 +221,7 @@ impl TcpSocket {
     /// Bind to `addr` (port 0: the OS picks one).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     /// assert_ne!(socket.local_addr().unwrap().port(), 0);
     /// ```
@@ -234,7 +234,7 @@ impl TcpSocket {
     /// The address the socket is bound to.
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     /// assert!(socket.local_addr().unwrap().ip().is_loopback());
     /// ```
@@ -253,7 +253,7 @@ impl TcpSocket {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    ///     let socket = corio_net::TcpSocket::new_v4().unwrap();
     ///     socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     ///     let listener = socket.listen(1024).unwrap();
     ///     assert!(listener.local_addr().is_ok());
@@ -272,7 +272,7 @@ impl TcpSocket {
     /// [`corio_runtime::time::timeout`] for a connect timeout.
     ///
     /// ```
-    /// use corio_net::net::{TcpListener, TcpSocket};
+    /// use corio_net::{TcpListener, TcpSocket};
     /// corio_runtime::run(async {
     ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     ///     let socket = TcpSocket::new_v4().unwrap();

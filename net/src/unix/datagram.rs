@@ -8,13 +8,13 @@ use std::path::Path;
 
 use corio_runtime::io::Async;
 
-use crate::net::addr::with_context;
+use crate::addr::with_context;
 
 /// A Unix-domain datagram socket. Methods take `&self`; one task at a time may wait to
 /// receive and one to send.
 ///
 /// ```
-/// use corio_net::net::UnixDatagram;
+/// use corio_net::UnixDatagram;
 /// corio_runtime::run(async {
 ///     let (a, b) = UnixDatagram::pair().unwrap();
 ///     a.send(b"one message").await.unwrap();
@@ -37,7 +37,7 @@ impl UnixDatagram {
     /// Bind a socket file at `path`.
     ///
     /// ```
-    /// use corio_net::net::UnixDatagram;
+    /// use corio_net::UnixDatagram;
     /// corio_runtime::run(async {
     ///     let path = std::env::temp_dir().join(format!("corio-doc-db-{}.sock", std::process::id()));
     ///     let _ = std::fs::remove_file(&path);
@@ -57,7 +57,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let socket = corio_net::net::UnixDatagram::unbound().unwrap();
+    ///     let socket = corio_net::UnixDatagram::unbound().unwrap();
     ///     assert!(socket.local_addr().unwrap().is_unnamed());
     /// });
     /// ```
@@ -69,7 +69,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let (a, b) = corio_net::net::UnixDatagram::pair().unwrap();
+    ///     let (a, b) = corio_net::UnixDatagram::pair().unwrap();
     ///     a.send(b"x").await.unwrap();
     ///     assert_eq!(b.recv(&mut [0u8; 4]).await.unwrap(), 1);
     /// });
@@ -84,7 +84,7 @@ impl UnixDatagram {
     /// ```
     /// corio_runtime::run(async {
     ///     let (a, _b) = std::os::unix::net::UnixDatagram::pair().unwrap();
-    ///     let a = corio_net::net::UnixDatagram::from_std(a).unwrap();
+    ///     let a = corio_net::UnixDatagram::from_std(a).unwrap();
     ///     assert!(a.peer_addr().is_ok());
     /// });
     /// ```
@@ -96,7 +96,7 @@ impl UnixDatagram {
     /// Set the default peer for `send`/`recv`.
     ///
     /// ```
-    /// use corio_net::net::UnixDatagram;
+    /// use corio_net::UnixDatagram;
     /// corio_runtime::run(async {
     ///     let path = std::env::temp_dir().join(format!("corio-doc-dc-{}.sock", std::process::id()));
     ///     let _ = std::fs::remove_file(&path);
@@ -120,7 +120,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::net::UnixDatagram::pair().unwrap();
+    ///     let (a, _b) = corio_net::UnixDatagram::pair().unwrap();
     ///     assert!(a.local_addr().unwrap().is_unnamed());
     /// });
     /// ```
@@ -132,7 +132,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::net::UnixDatagram::pair().unwrap();
+    ///     let (a, _b) = corio_net::UnixDatagram::pair().unwrap();
     ///     assert!(a.peer_addr().is_ok());
     /// });
     /// ```
@@ -143,7 +143,7 @@ impl UnixDatagram {
     /// Send one datagram to the socket bound at `path`.
     ///
     /// ```
-    /// use corio_net::net::UnixDatagram;
+    /// use corio_net::UnixDatagram;
     /// corio_runtime::run(async {
     ///     let path = std::env::temp_dir().join(format!("corio-doc-ds-{}.sock", std::process::id()));
     ///     let _ = std::fs::remove_file(&path);
@@ -165,7 +165,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let (a, b) = corio_net::net::UnixDatagram::pair().unwrap();
+    ///     let (a, b) = corio_net::UnixDatagram::pair().unwrap();
     ///     a.send(b"hey").await.unwrap();
     ///     let mut buf = [0u8; 8];
     ///     let (n, _from) = b.recv_from(&mut buf).await.unwrap();
@@ -180,7 +180,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::net::UnixDatagram::pair().unwrap();
+    ///     let (a, _b) = corio_net::UnixDatagram::pair().unwrap();
     ///     assert_eq!(a.send(b"x").await.unwrap(), 1);
     /// });
     /// ```
@@ -192,7 +192,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let (a, b) = corio_net::net::UnixDatagram::pair().unwrap();
+    ///     let (a, b) = corio_net::UnixDatagram::pair().unwrap();
     ///     a.send(b"x").await.unwrap();
     ///     assert_eq!(b.recv(&mut [0u8; 4]).await.unwrap(), 1);
     /// });
@@ -205,7 +205,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let (a, b) = corio_net::net::UnixDatagram::pair().unwrap();
+    ///     let (a, b) = corio_net::UnixDatagram::pair().unwrap();
     ///     a.send(b"x").await.unwrap();
     ///     b.readable().await.unwrap();
     /// });
@@ -218,7 +218,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::net::UnixDatagram::pair().unwrap();
+    ///     let (a, _b) = corio_net::UnixDatagram::pair().unwrap();
     ///     a.writable().await.unwrap();
     /// });
     /// ```
@@ -230,7 +230,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let (_a, b) = corio_net::net::UnixDatagram::pair().unwrap();
+    ///     let (_a, b) = corio_net::UnixDatagram::pair().unwrap();
     ///     let err = b.try_recv(&mut [0u8; 4]).unwrap_err();
     ///     assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
     /// });
@@ -247,7 +247,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::net::UnixDatagram::pair().unwrap();
+    ///     let (a, _b) = corio_net::UnixDatagram::pair().unwrap();
     ///     assert_eq!(a.try_send(b"x").unwrap(), 1);
     /// });
     /// ```
@@ -263,7 +263,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::net::UnixDatagram::pair().unwrap();
+    ///     let (a, _b) = corio_net::UnixDatagram::pair().unwrap();
     ///     assert!(a.take_error().unwrap().is_none());
     /// });
     /// ```

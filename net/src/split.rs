@@ -1,5 +1,5 @@
-//! Read and write halves of a [`TcpStream`](super::TcpStream) or
-//! [`UnixStream`](super::UnixStream), so one task can read while another writes.
+//! Read and write halves of a [`TcpStream`](crate::TcpStream) or
+//! [`UnixStream`](crate::UnixStream), so one task can read while another writes.
 //!
 //! * `split(&mut self)` borrows the stream: [`ReadHalf`] / [`WriteHalf`], no allocation.
 //! * `into_split(self)` owns it: [`OwnedReadHalf`] / [`OwnedWriteHalf`] share it through an
@@ -19,13 +19,13 @@ use std::task::{Context, Poll};
 
 use corio_runtime::io::Async;
 
-use super::stream_ops as ops;
+use crate::stream_ops as ops;
 
-/// A stream that can be split: [`TcpStream`](super::TcpStream) and
-/// [`UnixStream`](super::UnixStream). Sealed.
+/// A stream that can be split: [`TcpStream`](crate::TcpStream) and
+/// [`UnixStream`](crate::UnixStream). Sealed.
 ///
 /// ```
-/// fn takes_any_stream<S: corio_net::net::split::SplitStream>(_s: &S) {}
+/// fn takes_any_stream<S: corio_net::split::SplitStream>(_s: &S) {}
 /// ```
 pub trait SplitStream: sealed::Sealed + fmt::Debug {
     /// The address type of the stream's ends: `std::net::SocketAddr` for TCP,
@@ -52,7 +52,7 @@ pub(crate) mod sealed {
 /// The read half of a stream borrowed by `split`.
 ///
 /// ```
-/// use corio_net::net::UnixStream;
+/// use corio_net::UnixStream;
 /// corio_runtime::run(async {
 ///     let (mut a, mut b) = UnixStream::pair().unwrap();
 ///     let (mut rd, mut wr) = a.split();
@@ -67,7 +67,7 @@ pub struct ReadHalf<'a, S: SplitStream>(&'a S);
 /// The write half of a stream borrowed by `split`.
 ///
 /// ```
-/// use corio_net::net::UnixStream;
+/// use corio_net::UnixStream;
 /// corio_runtime::run(async {
 ///     let (mut a, _b) = UnixStream::pair().unwrap();
 ///     let (_rd, mut wr) = a.split();
@@ -79,7 +79,7 @@ pub struct WriteHalf<'a, S: SplitStream>(&'a S);
 /// The read half of a stream owned by `into_split`.
 ///
 /// ```
-/// use corio_net::net::UnixStream;
+/// use corio_net::UnixStream;
 /// corio_runtime::run(async {
 ///     let (a, mut b) = UnixStream::pair().unwrap();
 ///     let (mut rd, _wr) = a.into_split();
@@ -100,7 +100,7 @@ pub struct OwnedReadHalf<S: SplitStream> {
 /// direction (the peer reads EOF) unless [`forget`](Self::forget) was called.
 ///
 /// ```
-/// use corio_net::net::UnixStream;
+/// use corio_net::UnixStream;
 /// corio_runtime::run(async {
 ///     let (a, mut b) = UnixStream::pair().unwrap();
 ///     let (_rd, mut wr) = a.into_split();
@@ -125,7 +125,7 @@ pub struct OwnedWriteHalf<S: SplitStream> {
 /// handed back.
 ///
 /// ```
-/// use corio_net::net::UnixStream;
+/// use corio_net::UnixStream;
 /// corio_runtime::run(async {
 ///     let (a, b) = UnixStream::pair().unwrap();
 ///     let (ra, _wa) = a.into_split();
@@ -160,7 +160,7 @@ macro_rules! read_methods {
         /// Read some bytes; `Ok(0)` means EOF. Cancel-safe.
         ///
         #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, mut b) = corio_net::net::UnixStream::pair().unwrap();\n\
+            let (mut a, mut b) = corio_net::UnixStream::pair().unwrap();\n\
             let (mut rd, _wr) = a.", $split, "();\n\
             b.write_all(b\"hi\").await.unwrap();\n\
             let mut buf = [0u8; 8];\n\
@@ -173,7 +173,7 @@ macro_rules! read_methods {
         /// bytes read before a cancellation are lost.
         ///
         #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, mut b) = corio_net::net::UnixStream::pair().unwrap();\n\
+            let (mut a, mut b) = corio_net::UnixStream::pair().unwrap();\n\
             let (mut rd, _wr) = a.", $split, "();\n\
             b.write_all(b\"abcd\").await.unwrap();\n\
             let mut buf = [0u8; 4];\n\
@@ -185,7 +185,7 @@ macro_rules! read_methods {
         /// Read without consuming: the next `read` sees the same bytes.
         ///
         #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, mut b) = corio_net::net::UnixStream::pair().unwrap();\n\
+            let (mut a, mut b) = corio_net::UnixStream::pair().unwrap();\n\
             let (mut rd, _wr) = a.", $split, "();\n\
             b.write_all(b\"x\").await.unwrap();\n\
             let mut buf = [0u8; 1];\n\
@@ -199,7 +199,7 @@ macro_rules! read_methods {
         /// `WouldBlock`).
         ///
         #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, mut b) = corio_net::net::UnixStream::pair().unwrap();\n\
+            let (mut a, mut b) = corio_net::UnixStream::pair().unwrap();\n\
             let (rd, _wr) = a.", $split, "();\n\
             b.write_all(b\"x\").await.unwrap();\n\
             rd.readable().await.unwrap();\n\
@@ -212,7 +212,7 @@ macro_rules! read_methods {
         /// Read now or fail with `WouldBlock`; never waits.
         ///
         #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, _b) = corio_net::net::UnixStream::pair().unwrap();\n\
+            let (mut a, _b) = corio_net::UnixStream::pair().unwrap();\n\
             let (rd, _wr) = a.", $split, "();\n\
             let err = rd.try_read(&mut [0u8; 4]).unwrap_err();\n\
             assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);\n# });\n```")]
@@ -228,7 +228,7 @@ macro_rules! write_methods {
         /// Write some bytes; returns how many were taken. Cancel-safe.
         ///
         #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, _b) = corio_net::net::UnixStream::pair().unwrap();\n\
+            let (mut a, _b) = corio_net::UnixStream::pair().unwrap();\n\
             let (_rd, mut wr) = a.", $split, "();\n\
             assert_eq!(wr.write(b\"hi\").await.unwrap(), 2);\n# });\n```")]
         pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -238,7 +238,7 @@ macro_rules! write_methods {
         /// Write all of `buf`. Not cancel-safe: a cancelled call may have sent a prefix.
         ///
         #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, _b) = corio_net::net::UnixStream::pair().unwrap();\n\
+            let (mut a, _b) = corio_net::UnixStream::pair().unwrap();\n\
             let (_rd, mut wr) = a.", $split, "();\n\
             wr.write_all(b\"hello\").await.unwrap();\n# });\n```")]
         pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
@@ -249,7 +249,7 @@ macro_rules! write_methods {
         ///
         #[doc = concat!("```\n# corio_runtime::run(async {\n\
             use std::io::IoSlice;\n\
-            let (mut a, _b) = corio_net::net::UnixStream::pair().unwrap();\n\
+            let (mut a, _b) = corio_net::UnixStream::pair().unwrap();\n\
             let (_rd, mut wr) = a.", $split, "();\n\
             let n = wr.write_vectored(&[IoSlice::new(b\"ab\"), IoSlice::new(b\"c\")]).await.unwrap();\n\
             assert_eq!(n, 3);\n# });\n```")]
@@ -260,7 +260,7 @@ macro_rules! write_methods {
         /// Wait until the stream is writable.
         ///
         #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, _b) = corio_net::net::UnixStream::pair().unwrap();\n\
+            let (mut a, _b) = corio_net::UnixStream::pair().unwrap();\n\
             let (_rd, wr) = a.", $split, "();\n\
             wr.writable().await.unwrap();\n# });\n```")]
         pub async fn writable(&self) -> io::Result<()> {
@@ -270,7 +270,7 @@ macro_rules! write_methods {
         /// Write now or fail with `WouldBlock`; never waits.
         ///
         #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, _b) = corio_net::net::UnixStream::pair().unwrap();\n\
+            let (mut a, _b) = corio_net::UnixStream::pair().unwrap();\n\
             let (_rd, wr) = a.", $split, "();\n\
             assert_eq!(wr.try_write(b\"x\").unwrap(), 1);\n# });\n```")]
         pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
@@ -302,7 +302,7 @@ impl<S: SplitStream> OwnedReadHalf<S> {
     /// Put the halves back together; fails if they came from different streams.
     ///
     /// ```
-    /// use corio_net::net::UnixStream;
+    /// use corio_net::UnixStream;
     /// corio_runtime::run(async {
     ///     let (a, _b) = UnixStream::pair().unwrap();
     ///     let (rd, wr) = a.into_split();
@@ -327,7 +327,7 @@ impl<S: SplitStream> OwnedWriteHalf<S> {
     /// Drop this half without shutting the write direction down.
     ///
     /// ```
-    /// use corio_net::net::UnixStream;
+    /// use corio_net::UnixStream;
     /// corio_runtime::run(async {
     ///     let (a, _b) = UnixStream::pair().unwrap();
     ///     let (_rd, wr) = a.into_split();
@@ -341,7 +341,7 @@ impl<S: SplitStream> OwnedWriteHalf<S> {
     /// Put the halves back together; fails if they came from different streams.
     ///
     /// ```
-    /// use corio_net::net::UnixStream;
+    /// use corio_net::UnixStream;
     /// corio_runtime::run(async {
     ///     let (a, _b) = UnixStream::pair().unwrap();
     ///     let (rd, wr) = a.into_split();
@@ -369,7 +369,7 @@ macro_rules! endpoint_addresses {
             /// The local address of the stream this half belongs to.
             ///
             /// ```
-            /// use corio_net::net::{TcpListener, TcpStream};
+            /// use corio_net::{TcpListener, TcpStream};
             /// corio_runtime::run(async {
             ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             ///     let mut a = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -391,7 +391,7 @@ macro_rules! endpoint_addresses {
             ///
             /// ```
             /// corio_runtime::run(async {
-            ///     let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+            ///     let (a, _b) = corio_net::UnixStream::pair().unwrap();
             ///     let (rd, _wr) = a.into_split();
             ///     assert!(rd.peer_addr().unwrap().is_unnamed());
             /// });

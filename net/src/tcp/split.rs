@@ -1,7 +1,7 @@
 //! `TcpStream::split` / `into_split` and the TCP names of the halves.
 
 use super::TcpStream;
-use crate::net::split::{self, sealed::Sealed, SplitStream};
+use crate::split::{self, sealed::Sealed, SplitStream};
 
 /// The read half of a [`TcpStream`] borrowed by [`TcpStream::split`].
 pub type ReadHalf<'a> = split::ReadHalf<'a, TcpStream>;
@@ -37,7 +37,7 @@ impl TcpStream {
     /// of one task (e.g. two futures joined). No allocation.
     ///
     /// ```
-    /// use corio_net::net::{TcpListener, TcpStream};
+    /// use corio_net::{TcpListener, TcpStream};
     /// corio_runtime::run(async {
     ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     ///     let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -57,7 +57,7 @@ impl TcpStream {
     /// shuts the write direction down (the peer reads EOF); `reunite` undoes the split.
     ///
     /// ```
-    /// use corio_net::net::{TcpListener, TcpStream};
+    /// use corio_net::{TcpListener, TcpStream};
     /// corio_runtime::run(async {
     ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     ///     let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();

@@ -8,8 +8,8 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use corio_runtime::io::Async;
 
 use super::{TcpSocket, TcpStream};
-use crate::net::accept;
-use crate::net::addr::{self, ToSocketAddrs};
+use crate::accept;
+use crate::addr::{self, ToSocketAddrs};
 
 /// Default listen backlog of [`TcpListener::bind`] (the kernel caps it at `somaxconn`).
 const DEFAULT_BACKLOG: u32 = 1024;
@@ -23,7 +23,7 @@ const DEFAULT_BACKLOG: u32 = 1024;
 /// should call `accept`.
 ///
 /// ```
-/// use corio_net::net::{TcpListener, TcpStream};
+/// use corio_net::{TcpListener, TcpStream};
 /// corio_runtime::run(async {
 ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 ///     let addr = listener.local_addr().unwrap();
@@ -42,7 +42,7 @@ impl TcpListener {
     /// as `"127.0.0.1:7000"` or `"[::1]:0"` are parsed on the spot.
     ///
     /// ```
-    /// use corio_net::net::TcpListener;
+    /// use corio_net::TcpListener;
     /// corio_runtime::run(async {
     ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     ///     assert_ne!(listener.local_addr().unwrap().port(), 0);
@@ -68,7 +68,7 @@ impl TcpListener {
     /// Wrap a listening `std` socket (switched to non-blocking mode).
     ///
     /// ```
-    /// use corio_net::net::TcpListener;
+    /// use corio_net::TcpListener;
     /// corio_runtime::run(async {
     ///     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     ///     let listener = TcpListener::from_std(std_listener).unwrap();
@@ -84,7 +84,7 @@ impl TcpListener {
     /// a dropped `accept` loses no connection (it stays queued in the kernel).
     ///
     /// ```
-    /// use corio_net::net::{TcpListener, TcpStream};
+    /// use corio_net::{TcpListener, TcpStream};
     /// corio_runtime::run(async {
     ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     ///     let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -100,7 +100,7 @@ impl TcpListener {
     /// The address the listener is bound to (with the real port after binding port 0).
     ///
     /// ```
-    /// use corio_net::net::TcpListener;
+    /// use corio_net::TcpListener;
     /// corio_runtime::run(async {
     ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     ///     assert!(listener.local_addr().unwrap().ip().is_loopback());
@@ -113,7 +113,7 @@ impl TcpListener {
     /// Set the IP time-to-live of accepted connections' packets.
     ///
     /// ```
-    /// use corio_net::net::TcpListener;
+    /// use corio_net::TcpListener;
     /// corio_runtime::run(async {
     ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     ///     listener.set_ttl(64).unwrap();
@@ -127,7 +127,7 @@ impl TcpListener {
     /// The IP time-to-live.
     ///
     /// ```
-    /// use corio_net::net::TcpListener;
+    /// use corio_net::TcpListener;
     /// corio_runtime::run(async {
     ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     ///     assert!(listener.ttl().unwrap() > 0);

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use corio_runtime::io::Async;
 
-use super::addr::{self, with_context, ToSocketAddrs};
+use crate::addr::{self, with_context, ToSocketAddrs};
 
 /// A UDP socket registered with the loop.
 ///
@@ -17,7 +17,7 @@ use super::addr::{self, with_context, ToSocketAddrs};
 /// buffer is truncated, as with `recv_from(2)`.
 ///
 /// ```
-/// use corio_net::net::UdpSocket;
+/// use corio_net::UdpSocket;
 /// corio_runtime::run(async {
 ///     let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
 ///     let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -38,7 +38,7 @@ impl UdpSocket {
     /// Bind to `addr`, trying each resolved address until one works.
     ///
     /// ```
-    /// use corio_net::net::UdpSocket;
+    /// use corio_net::UdpSocket;
     /// corio_runtime::run(async {
     ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     ///     assert_ne!(socket.local_addr().unwrap().port(), 0);
@@ -64,7 +64,7 @@ impl UdpSocket {
     /// Wrap a bound `std` socket (switched to non-blocking mode).
     ///
     /// ```
-    /// use corio_net::net::UdpSocket;
+    /// use corio_net::UdpSocket;
     /// corio_runtime::run(async {
     ///     let std_socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     ///     let socket = UdpSocket::from_std(std_socket).unwrap();
@@ -80,7 +80,7 @@ impl UdpSocket {
     /// addresses are dropped by the kernel.
     ///
     /// ```
-    /// use corio_net::net::UdpSocket;
+    /// use corio_net::UdpSocket;
     /// corio_runtime::run(async {
     ///     let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     ///     let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -102,7 +102,7 @@ impl UdpSocket {
     /// The local address.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// assert!(socket.local_addr().unwrap().ip().is_loopback());
@@ -115,7 +115,7 @@ impl UdpSocket {
     /// The peer set by [`connect`](Self::connect) (`NotConnected` before).
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// assert!(socket.peer_addr().is_err());
@@ -129,7 +129,7 @@ impl UdpSocket {
     /// bytes sent.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// let me = socket.local_addr().unwrap();
@@ -144,7 +144,7 @@ impl UdpSocket {
     /// Receive one datagram; returns its length and sender.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.send_to(b"hi", socket.local_addr().unwrap()).await.unwrap();
@@ -160,7 +160,7 @@ impl UdpSocket {
     /// Look at the next datagram without taking it.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.send_to(b"hi", socket.local_addr().unwrap()).await.unwrap();
@@ -176,7 +176,7 @@ impl UdpSocket {
     /// Send one datagram to the connected peer.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.connect(socket.local_addr().unwrap()).await.unwrap();
@@ -190,7 +190,7 @@ impl UdpSocket {
     /// Receive one datagram from the connected peer.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.connect(socket.local_addr().unwrap()).await.unwrap();
@@ -206,7 +206,7 @@ impl UdpSocket {
     /// Wait until a datagram can be received (may be spurious).
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.send_to(b"x", socket.local_addr().unwrap()).await.unwrap();
@@ -220,7 +220,7 @@ impl UdpSocket {
     /// Wait until a datagram can be sent.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.writable().await.unwrap();
@@ -233,7 +233,7 @@ impl UdpSocket {
     /// Poll form of [`readable`](Self::readable).
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.send_to(b"x", socket.local_addr().unwrap()).await.unwrap();
@@ -247,7 +247,7 @@ impl UdpSocket {
     /// Poll form of [`writable`](Self::writable).
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// std::future::poll_fn(|cx| socket.poll_send_ready(cx)).await.unwrap();
@@ -282,7 +282,7 @@ impl UdpSocket {
     /// Receive a datagram from the connected peer now, or fail with `WouldBlock`.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.connect(socket.local_addr().unwrap()).await.unwrap();
@@ -297,7 +297,7 @@ impl UdpSocket {
     /// Send a datagram to the connected peer now, or fail with `WouldBlock`.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.connect(socket.local_addr().unwrap()).await.unwrap();
@@ -311,7 +311,7 @@ impl UdpSocket {
     /// Same as [`try_read`](Self::try_read) (tokio's name).
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.connect(socket.local_addr().unwrap()).await.unwrap();
@@ -325,7 +325,7 @@ impl UdpSocket {
     /// Same as [`try_write`](Self::try_write) (tokio's name).
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.connect(socket.local_addr().unwrap()).await.unwrap();
@@ -339,7 +339,7 @@ impl UdpSocket {
     /// Receive a datagram now, or fail with `WouldBlock`.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// let err = socket.try_recv_from(&mut [0u8; 8]).unwrap_err();
@@ -353,7 +353,7 @@ impl UdpSocket {
     /// Send a datagram to `target` now, or fail with `WouldBlock`.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// let me = socket.local_addr().unwrap();
@@ -367,7 +367,7 @@ impl UdpSocket {
     /// Allow sending to broadcast addresses (`SO_BROADCAST`).
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.set_broadcast(true).unwrap();
@@ -381,7 +381,7 @@ impl UdpSocket {
     /// Whether `SO_BROADCAST` is set.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// assert!(!socket.broadcast().unwrap());
@@ -394,7 +394,7 @@ impl UdpSocket {
     /// Set the IP time-to-live of outgoing datagrams.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.set_ttl(8).unwrap();
@@ -408,7 +408,7 @@ impl UdpSocket {
     /// The IP time-to-live.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// assert!(socket.ttl().unwrap() > 0);
@@ -421,7 +421,7 @@ impl UdpSocket {
     /// Take the pending socket error (`SO_ERROR`), e.g. an ICMP "port unreachable".
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// assert!(socket.take_error().unwrap().is_none());

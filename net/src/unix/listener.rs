@@ -9,15 +9,15 @@ use std::path::Path;
 use corio_runtime::io::Async;
 
 use super::UnixStream;
-use crate::net::accept;
-use crate::net::addr::with_context;
+use crate::accept;
+use crate::addr::with_context;
 
 /// A Unix-domain socket listening for connections, with the same `accept` fault policy as
-/// [`TcpListener`](crate::net::TcpListener) (back off on `EMFILE` & co., skip
+/// [`TcpListener`](crate::TcpListener) (back off on `EMFILE` & co., skip
 /// `ECONNABORTED`). The socket file stays after drop.
 ///
 /// ```
-/// use corio_net::net::{UnixListener, UnixStream};
+/// use corio_net::{UnixListener, UnixStream};
 /// corio_runtime::run(async {
 ///     let dir = std::env::temp_dir().join(format!("corio-doc-ul-{}", std::process::id()));
 ///     std::fs::create_dir_all(&dir).unwrap();
@@ -43,7 +43,7 @@ impl UnixListener {
     /// Outside a corio runtime.
     ///
     /// ```
-    /// use corio_net::net::UnixListener;
+    /// use corio_net::UnixListener;
     /// corio_runtime::run(async {
     ///     let path = std::env::temp_dir().join(format!("corio-doc-ub-{}.sock", std::process::id()));
     ///     let _ = std::fs::remove_file(&path);
@@ -65,7 +65,7 @@ impl UnixListener {
     /// Wrap a listening `std` socket (switched to non-blocking mode).
     ///
     /// ```
-    /// use corio_net::net::UnixListener;
+    /// use corio_net::UnixListener;
     /// corio_runtime::run(async {
     ///     let path = std::env::temp_dir().join(format!("corio-doc-uf-{}.sock", std::process::id()));
     ///     let _ = std::fs::remove_file(&path);
@@ -85,7 +85,7 @@ impl UnixListener {
     /// Wait for the next connection. Cancel-safe.
     ///
     /// ```
-    /// use corio_net::net::{UnixListener, UnixStream};
+    /// use corio_net::{UnixListener, UnixStream};
     /// corio_runtime::run(async {
     ///     let path = std::env::temp_dir().join(format!("corio-doc-ua-{}.sock", std::process::id()));
     ///     let _ = std::fs::remove_file(&path);
@@ -103,7 +103,7 @@ impl UnixListener {
     /// The address the listener is bound to.
     ///
     /// ```
-    /// use corio_net::net::UnixListener;
+    /// use corio_net::UnixListener;
     /// corio_runtime::run(async {
     ///     let path = std::env::temp_dir().join(format!("corio-doc-ul2-{}.sock", std::process::id()));
     ///     let _ = std::fs::remove_file(&path);

@@ -12,8 +12,8 @@ use corio_runtime::io::Async;
 use socket2::SockRef;
 
 use super::TcpSocket;
-use crate::net::addr::{self, ToSocketAddrs};
-use crate::net::stream_ops as ops;
+use crate::addr::{self, ToSocketAddrs};
+use crate::stream_ops as ops;
 use crate::sys;
 
 /// A TCP connection registered with the loop.
@@ -28,7 +28,7 @@ use crate::sys;
 /// `ErrorKind::BrokenPipe` (or `ConnectionReset`).
 ///
 /// ```
-/// use corio_net::net::{TcpListener, TcpStream};
+/// use corio_net::{TcpListener, TcpStream};
 /// corio_runtime::run(async {
 ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
 ///     let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -50,7 +50,7 @@ impl TcpStream {
     /// timeout: dropping the future closes the half-open socket.
     ///
     /// ```
-    /// use corio_net::net::{TcpListener, TcpStream};
+    /// use corio_net::{TcpListener, TcpStream};
     /// use std::time::Duration;
     /// corio_runtime::run(async {
     ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -92,7 +92,7 @@ impl TcpStream {
     /// Wrap a connected `std` stream (switched to non-blocking mode) into the loop.
     ///
     /// ```
-    /// use corio_net::net::TcpStream;
+    /// use corio_net::TcpStream;
     /// corio_runtime::run(async {
     ///     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     ///     let std_stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
@@ -108,7 +108,7 @@ impl TcpStream {
     /// The local address of this end.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let stream = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -122,7 +122,7 @@ impl TcpStream {
     /// The address of the peer.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let addr = listener.local_addr().unwrap();
@@ -138,7 +138,7 @@ impl TcpStream {
     /// reset gives `ConnectionReset`. Cancel-safe: if the future is dropped, no byte is lost.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// # let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -157,7 +157,7 @@ impl TcpStream {
     /// cancel-safe: bytes already read are lost if the future is dropped.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// # let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -175,7 +175,7 @@ impl TcpStream {
     /// Read bytes without taking them off the socket: the next `read` returns them again.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// # let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -193,7 +193,7 @@ impl TcpStream {
     /// Write some bytes of `buf`, returning how many were taken. Cancel-safe.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -208,7 +208,7 @@ impl TcpStream {
     /// may have sent a prefix.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -222,7 +222,7 @@ impl TcpStream {
     /// Write from several buffers with one `sendmsg` call; returns the bytes taken.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// use std::io::IoSlice;
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -238,7 +238,7 @@ impl TcpStream {
     /// Shut down the read side, the write side (the peer reads EOF) or both.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -255,7 +255,7 @@ impl TcpStream {
     /// spuriously; follow it with [`try_read`](Self::try_read) and loop on `WouldBlock`.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// # let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -280,7 +280,7 @@ impl TcpStream {
     /// Wait until the stream is writable (room in the send buffer, or an error).
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -295,7 +295,7 @@ impl TcpStream {
     /// Poll form of [`readable`](Self::readable), for hand-written futures.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// # let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -311,7 +311,7 @@ impl TcpStream {
     /// Poll form of [`writable`](Self::writable).
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -327,7 +327,7 @@ impl TcpStream {
     /// is EOF. One `recv` call.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// # let _client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -344,7 +344,7 @@ impl TcpStream {
     /// `send` call (with `MSG_NOSIGNAL`).
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -358,7 +358,7 @@ impl TcpStream {
     /// Turn Nagle's algorithm off (`true`) or on: `TCP_NODELAY`.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -373,7 +373,7 @@ impl TcpStream {
     /// Whether `TCP_NODELAY` is set.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -387,7 +387,7 @@ impl TcpStream {
     /// Turn TCP keep-alive probes on or off (`SO_KEEPALIVE`; the OS's default timings).
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -402,7 +402,7 @@ impl TcpStream {
     /// Whether `SO_KEEPALIVE` is set.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -417,7 +417,7 @@ impl TcpStream {
     /// FIN, which is how a peer "resets" a connection.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// use std::time::Duration;
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -433,7 +433,7 @@ impl TcpStream {
     /// The `SO_LINGER` setting.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -447,7 +447,7 @@ impl TcpStream {
     /// Set the IP time-to-live of outgoing packets.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -462,7 +462,7 @@ impl TcpStream {
     /// The IP time-to-live of outgoing packets.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -476,7 +476,7 @@ impl TcpStream {
     /// Take the pending socket error (`SO_ERROR`), if any.
     ///
     /// ```
-    /// # use corio_net::net::{TcpListener, TcpStream};
+    /// # use corio_net::{TcpListener, TcpStream};
     /// # corio_runtime::run(async {
     /// # let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();

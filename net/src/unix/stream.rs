@@ -13,15 +13,15 @@ use std::time::Duration;
 use corio_runtime::io::Async;
 use socket2::{Domain, SockAddr, Socket, Type};
 
-use crate::net::addr::with_context;
-use crate::net::stream_ops as ops;
+use crate::addr::with_context;
+use crate::stream_ops as ops;
 use crate::sys;
 
 /// A connected Unix-domain stream socket; the same API as
-/// [`TcpStream`](crate::net::TcpStream) (methods, readiness, split, futures-io traits).
+/// [`TcpStream`](crate::TcpStream) (methods, readiness, split, futures-io traits).
 ///
 /// ```
-/// use corio_net::net::UnixStream;
+/// use corio_net::UnixStream;
 /// corio_runtime::run(async {
 ///     let (mut parent, mut child) = UnixStream::pair().unwrap();
 ///     parent.write_all(b"job").await.unwrap();
@@ -41,7 +41,7 @@ impl UnixStream {
     /// nobody listening gives `ConnectionRefused`.
     ///
     /// ```
-    /// use corio_net::net::{UnixListener, UnixStream};
+    /// use corio_net::{UnixListener, UnixStream};
     /// corio_runtime::run(async {
     ///     let dir = std::env::temp_dir().join(format!("corio-doc-uc-{}", std::process::id()));
     ///     std::fs::create_dir_all(&dir).unwrap();
@@ -87,7 +87,7 @@ impl UnixStream {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let (mut a, mut b) = corio_net::net::UnixStream::pair().unwrap();
+    ///     let (mut a, mut b) = corio_net::UnixStream::pair().unwrap();
     ///     a.write_all(b"1").await.unwrap();
     ///     assert_eq!(b.read(&mut [0u8; 1]).await.unwrap(), 1);
     /// });
@@ -107,7 +107,7 @@ impl UnixStream {
     /// Wrap a connected `std` stream (switched to non-blocking mode).
     ///
     /// ```
-    /// use corio_net::net::UnixStream;
+    /// use corio_net::UnixStream;
     /// corio_runtime::run(async {
     ///     let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
     ///     let a = UnixStream::from_std(a).unwrap();
@@ -123,7 +123,7 @@ impl UnixStream {
     ///
     /// ```
     /// # corio_runtime::run(async {
-    /// let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (a, _b) = corio_net::UnixStream::pair().unwrap();
     /// assert!(a.local_addr().unwrap().is_unnamed());
     /// # });
     /// ```
@@ -135,7 +135,7 @@ impl UnixStream {
     ///
     /// ```
     /// # corio_runtime::run(async {
-    /// let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (a, _b) = corio_net::UnixStream::pair().unwrap();
     /// assert!(a.peer_addr().unwrap().as_pathname().is_none());
     /// # });
     /// ```
@@ -147,7 +147,7 @@ impl UnixStream {
     ///
     /// ```
     /// # corio_runtime::run(async {
-    /// let (mut a, mut b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (mut a, mut b) = corio_net::UnixStream::pair().unwrap();
     /// a.write_all(b"hi").await.unwrap();
     /// let mut buf = [0u8; 8];
     /// assert_eq!(b.read(&mut buf).await.unwrap(), 2);
@@ -162,7 +162,7 @@ impl UnixStream {
     ///
     /// ```
     /// # corio_runtime::run(async {
-    /// let (mut a, mut b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (mut a, mut b) = corio_net::UnixStream::pair().unwrap();
     /// a.write_all(b"abcd").await.unwrap();
     /// let mut buf = [0u8; 4];
     /// b.read_exact(&mut buf).await.unwrap();
@@ -176,7 +176,7 @@ impl UnixStream {
     ///
     /// ```
     /// # corio_runtime::run(async {
-    /// let (mut a, mut b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (mut a, mut b) = corio_net::UnixStream::pair().unwrap();
     /// a.write_all(b"x").await.unwrap();
     /// let mut buf = [0u8; 1];
     /// assert_eq!(b.peek(&mut buf).await.unwrap(), 1);
@@ -191,7 +191,7 @@ impl UnixStream {
     ///
     /// ```
     /// # corio_runtime::run(async {
-    /// let (mut a, _b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (mut a, _b) = corio_net::UnixStream::pair().unwrap();
     /// assert_eq!(a.write(b"hi").await.unwrap(), 2);
     /// # });
     /// ```
@@ -203,7 +203,7 @@ impl UnixStream {
     ///
     /// ```
     /// # corio_runtime::run(async {
-    /// let (mut a, _b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (mut a, _b) = corio_net::UnixStream::pair().unwrap();
     /// a.write_all(b"hello").await.unwrap();
     /// # });
     /// ```
@@ -216,7 +216,7 @@ impl UnixStream {
     /// ```
     /// # use std::io::IoSlice;
     /// # corio_runtime::run(async {
-    /// let (mut a, _b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (mut a, _b) = corio_net::UnixStream::pair().unwrap();
     /// let n = a.write_vectored(&[IoSlice::new(b"a"), IoSlice::new(b"b")]).await.unwrap();
     /// assert_eq!(n, 2);
     /// # });
@@ -229,7 +229,7 @@ impl UnixStream {
     ///
     /// ```
     /// # corio_runtime::run(async {
-    /// let (a, mut b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (a, mut b) = corio_net::UnixStream::pair().unwrap();
     /// a.shutdown(std::net::Shutdown::Write).unwrap();
     /// assert_eq!(b.read(&mut [0u8; 4]).await.unwrap(), 0);
     /// # });
@@ -242,7 +242,7 @@ impl UnixStream {
     ///
     /// ```
     /// # corio_runtime::run(async {
-    /// let (mut a, b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (mut a, b) = corio_net::UnixStream::pair().unwrap();
     /// a.write_all(b"x").await.unwrap();
     /// b.readable().await.unwrap();
     /// assert_eq!(b.try_read(&mut [0u8; 8]).unwrap(), 1);
@@ -256,7 +256,7 @@ impl UnixStream {
     ///
     /// ```
     /// # corio_runtime::run(async {
-    /// let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (a, _b) = corio_net::UnixStream::pair().unwrap();
     /// a.writable().await.unwrap();
     /// # });
     /// ```
@@ -268,7 +268,7 @@ impl UnixStream {
     ///
     /// ```
     /// # corio_runtime::run(async {
-    /// let (mut a, b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (mut a, b) = corio_net::UnixStream::pair().unwrap();
     /// a.write_all(b"x").await.unwrap();
     /// std::future::poll_fn(|cx| b.poll_read_ready(cx)).await.unwrap();
     /// # });
@@ -281,7 +281,7 @@ impl UnixStream {
     ///
     /// ```
     /// # corio_runtime::run(async {
-    /// let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (a, _b) = corio_net::UnixStream::pair().unwrap();
     /// std::future::poll_fn(|cx| a.poll_write_ready(cx)).await.unwrap();
     /// # });
     /// ```
@@ -293,7 +293,7 @@ impl UnixStream {
     ///
     /// ```
     /// # corio_runtime::run(async {
-    /// let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (a, _b) = corio_net::UnixStream::pair().unwrap();
     /// let err = a.try_read(&mut [0u8; 8]).unwrap_err();
     /// assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
     /// # });
@@ -306,7 +306,7 @@ impl UnixStream {
     ///
     /// ```
     /// # corio_runtime::run(async {
-    /// let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (a, _b) = corio_net::UnixStream::pair().unwrap();
     /// assert_eq!(a.try_write(b"x").unwrap(), 1);
     /// # });
     /// ```
@@ -318,7 +318,7 @@ impl UnixStream {
     ///
     /// ```
     /// # corio_runtime::run(async {
-    /// let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (a, _b) = corio_net::UnixStream::pair().unwrap();
     /// assert!(a.take_error().unwrap().is_none());
     /// # });
     /// ```

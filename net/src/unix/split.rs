@@ -1,7 +1,7 @@
 //! `UnixStream::split` / `into_split` and the Unix names of the halves.
 
 use super::UnixStream;
-use crate::net::split::{self, sealed::Sealed, SplitStream};
+use crate::split::{self, sealed::Sealed, SplitStream};
 
 /// The read half of a [`UnixStream`] borrowed by [`UnixStream::split`].
 pub type ReadHalf<'a> = split::ReadHalf<'a, UnixStream>;
@@ -36,7 +36,7 @@ impl UnixStream {
     /// Borrow the stream as a read half and a write half. No allocation.
     ///
     /// ```
-    /// use corio_net::net::UnixStream;
+    /// use corio_net::UnixStream;
     /// corio_runtime::run(async {
     ///     let (mut a, mut b) = UnixStream::pair().unwrap();
     ///     let (mut rd, mut wr) = a.split();
@@ -55,7 +55,7 @@ impl UnixStream {
     /// shuts the write direction down.
     ///
     /// ```
-    /// use corio_net::net::UnixStream;
+    /// use corio_net::UnixStream;
     /// corio_runtime::run(async {
     ///     let (a, mut b) = UnixStream::pair().unwrap();
     ///     let (mut rd, mut wr) = a.into_split();
