@@ -68,6 +68,9 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[macro_use]
+mod cfg;
+
 mod accept;
 mod addr;
 pub mod process;

@@ -8,7 +8,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
 use corio_runtime::io::Async;
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::{Domain, Protocol, SockAddr, Socket};
 
 use super::{TcpListener, TcpStream};
 use crate::addr::with_context;
@@ -33,20 +33,7 @@ pub struct TcpSocket {
 
 impl TcpSocket {
     fn new(domain: Domain) -> io::Result<TcpSocket> {
-        let ty = Type::STREAM;
-        #[cfg(any(
-            target_os = "linux",
-            target_os = "android",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "dragonfly",
-            target_os = "illumos"
-        ))]
-        let ty = ty.nonblocking();
-        let inner = Socket::new(domain, ty, Some(Protocol::TCP))?;
-        inner.set_nonblocking(true)?;
-        sys::no_sigpipe(inner.as_fd())?;
+        let inner = sys::stream_socket(domain, Some(Protocol::TCP))?;
         Ok(TcpSocket { inner })
     }
 
@@ -100,28 +87,28 @@ impl TcpSocket {
         self.inner.reuse_address()
     }
 
-    /// Let several sockets bind the same address and port (`SO_REUSEPORT`); the kernel
-    /// spreads incoming connections among their listeners (one loop per core).
-    ///
-    /// ```
-    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
-    /// socket.set_reuseport(true).unwrap();
-    /// assert!(socket.reuseport().unwrap());
-    /// ```
-    #[cfg(not(any(target_os = "solaris", target_os = "illumos")))]
-    pub fn set_reuseport(&self, reuse: bool) -> io::Result<()> {
-        self.inner.set_reuse_port(reuse)
-    }
+    cfg_reuseport! {
+        /// Let several sockets bind the same address and port (`SO_REUSEPORT`); the kernel
+        /// spreads incoming connections among their listeners (one loop per core).
+        ///
+        /// ```
+        /// let socket = corio_net::TcpSocket::new_v4().unwrap();
+        /// socket.set_reuseport(true).unwrap();
+        /// assert!(socket.reuseport().unwrap());
+        /// ```
+        pub fn set_reuseport(&self, reuse: bool) -> io::Result<()> {
+            self.inner.set_reuse_port(reuse)
+        }
 
-    /// Whether `SO_REUSEPORT` is set.
-    ///
-    /// ```
-    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
-    /// assert!(!socket.reuseport().unwrap());
-    /// ```
-    #[cfg(not(any(target_os = "solaris", target_os = "illumos")))]
-    pub fn reuseport(&self) -> io::Result<bool> {
-        self.inner.reuse_port()
+        /// Whether `SO_REUSEPORT` is set.
+        ///
+        /// ```
+        /// let socket = corio_net::TcpSocket::new_v4().unwrap();
+        /// assert!(!socket.reuseport().unwrap());
+        /// ```
+        pub fn reuseport(&self) -> io::Result<bool> {
+            self.inner.reuse_port()
+        }
     }
 
     /// Ask for a send buffer of `size` bytes (`SO_SNDBUF`; Linux doubles it for bookkeeping).

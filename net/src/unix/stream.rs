@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use corio_runtime::io::Async;
-use socket2::{Domain, SockAddr, Socket, Type};
+use socket2::{Domain, SockAddr, Socket};
 
 use crate::addr::with_context;
 use crate::stream_ops as ops;
@@ -328,21 +328,7 @@ impl UnixStream {
 }
 
 fn new_socket() -> io::Result<Socket> {
-    let ty = Type::STREAM;
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "netbsd",
-        target_os = "openbsd",
-        target_os = "dragonfly",
-        target_os = "illumos"
-    ))]
-    let ty = ty.nonblocking();
-    let socket = Socket::new(Domain::UNIX, ty, None)?;
-    socket.set_nonblocking(true)?;
-    sys::no_sigpipe(socket.as_fd())?;
-    Ok(socket)
+    sys::stream_socket(Domain::UNIX, None)
 }
 
 impl fmt::Debug for UnixStream {
