@@ -37,7 +37,14 @@
 //!   wait for signals.
 //!
 //! One task at a time may wait in each direction of one I/O object (one reader and one
-//! writer); the read and write halves from `split`/`into_split` make that explicit.
+//! writer); the read and write halves from `split`/`into_split` make that explicit. Code
+//! generic over TCP and Unix streams bounds on [`split::SplitStream`] and splits with
+//! [`split::split`] / [`split::into_split`].
+//!
+//! **`split()` and futures' `AsyncReadExt`:** with `futures::io::AsyncReadExt` in scope,
+//! `stream.split()` picks futures' by-value `split` (it takes `self`, which method lookup
+//! tries before `&mut self`) and fails with a type mismatch. Write
+//! `TcpStream::split(&mut stream)` or `(&mut stream).split()` instead; see [`split`].
 //!
 //! # Non-goals
 //!
@@ -68,15 +75,22 @@
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+// Macro modules first: `macro_rules!` are visible only below their definition.
 #[macro_use]
 mod cfg;
+#[macro_use]
+mod fd_traits;
+#[macro_use]
+mod stream;
+#[macro_use]
+mod datagram;
+#[macro_use]
+pub mod split;
 
 mod accept;
 mod addr;
 pub mod process;
 pub mod signal;
-pub mod split;
-mod stream_ops;
 mod sys;
 pub mod tcp;
 mod udp;

@@ -1,8 +1,6 @@
 //! `UnixDatagram`: Unix-domain datagram sockets on the event loop.
 
-use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
@@ -175,121 +173,12 @@ impl UnixDatagram {
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io.read_with(|s| s.recv_from(buf)).await
     }
-
-    /// Send one datagram to the connected peer.
-    ///
-    /// ```
-    /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::UnixDatagram::pair().unwrap();
-    ///     assert_eq!(a.send(b"x").await.unwrap(), 1);
-    /// });
-    /// ```
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.write_with(|s| s.send(buf)).await
-    }
-
-    /// Receive one datagram from the connected peer.
-    ///
-    /// ```
-    /// corio_runtime::run(async {
-    ///     let (a, b) = corio_net::UnixDatagram::pair().unwrap();
-    ///     a.send(b"x").await.unwrap();
-    ///     assert_eq!(b.recv(&mut [0u8; 4]).await.unwrap(), 1);
-    /// });
-    /// ```
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read_with(|s| s.recv(buf)).await
-    }
-
-    /// Wait until a datagram can be received (may be spurious).
-    ///
-    /// ```
-    /// corio_runtime::run(async {
-    ///     let (a, b) = corio_net::UnixDatagram::pair().unwrap();
-    ///     a.send(b"x").await.unwrap();
-    ///     b.readable().await.unwrap();
-    /// });
-    /// ```
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.readable().await
-    }
-
-    /// Wait until a datagram can be sent.
-    ///
-    /// ```
-    /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::UnixDatagram::pair().unwrap();
-    ///     a.writable().await.unwrap();
-    /// });
-    /// ```
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.writable().await
-    }
-
-    /// Receive from the connected peer now, or fail with `WouldBlock`.
-    ///
-    /// ```
-    /// corio_runtime::run(async {
-    ///     let (_a, b) = corio_net::UnixDatagram::pair().unwrap();
-    ///     let err = b.try_recv(&mut [0u8; 4]).unwrap_err();
-    ///     assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
-    /// });
-    /// ```
-    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let result = self.io.get_ref().recv(buf);
-        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-            self.io.clear_readable();
-        }
-        result
-    }
-
-    /// Send to the connected peer now, or fail with `WouldBlock`.
-    ///
-    /// ```
-    /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::UnixDatagram::pair().unwrap();
-    ///     assert_eq!(a.try_send(b"x").unwrap(), 1);
-    /// });
-    /// ```
-    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        let result = self.io.get_ref().send(buf);
-        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-            self.io.clear_writable();
-        }
-        result
-    }
-
-    /// Take the pending socket error (`SO_ERROR`), if any.
-    ///
-    /// ```
-    /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::UnixDatagram::pair().unwrap();
-    ///     assert!(a.take_error().unwrap().is_none());
-    /// });
-    /// ```
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.io.get_ref().take_error()
-    }
 }
 
-impl fmt::Debug for UnixDatagram {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixDatagram")
-            .field("local_addr", &self.local_addr().ok())
-            .field("peer_addr", &self.peer_addr().ok())
-            .field("fd", &self.as_raw_fd())
-            .finish()
-    }
-}
-
-impl AsRawFd for UnixDatagram {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixDatagram {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
+datagram_common!(
+    UnixDatagram,
+    mio::net::UnixDatagram,
+    "use corio_net::UnixDatagram;
+let (s, peer) = UnixDatagram::pair().unwrap();
+"
+);

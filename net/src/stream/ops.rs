@@ -1,4 +1,4 @@
-//! Byte-stream operations shared by TCP and Unix streams (and their halves): reads that clear
+//! Byte-stream operations shared by TCP and Unix streams and their halves: reads that clear
 //! readiness when they come back short, writes with `MSG_NOSIGNAL`, `try_*` forms.
 
 use std::future::poll_fn;
