@@ -6,35 +6,6 @@
 //! The setup string opens every doc example: statements that bind `s` (the socket the
 //! method is called on) and `peer`, connected to each other.
 
-use std::io;
-use std::os::fd::AsRawFd;
-
-use corio_runtime::io::Async;
-
-/// Run a receive now; `WouldBlock` clears read readiness, so the next wait is for a new edge.
-pub(crate) fn try_recv_op<T: AsRawFd, R>(
-    io: &Async<T>,
-    op: impl FnOnce(&T) -> io::Result<R>,
-) -> io::Result<R> {
-    let result = op(io.get_ref());
-    if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-        io.clear_readable();
-    }
-    result
-}
-
-/// Run a send now; `WouldBlock` clears write readiness.
-pub(crate) fn try_send_op<T: AsRawFd, R>(
-    io: &Async<T>,
-    op: impl FnOnce(&T) -> io::Result<R>,
-) -> io::Result<R> {
-    let result = op(io.get_ref());
-    if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-        io.clear_writable();
-    }
-    result
-}
-
 macro_rules! datagram_common {
     ($ty:ident, $mio:ty, $setup:literal) => {
         impl $ty {
@@ -110,7 +81,7 @@ macro_rules! datagram_common {
                 assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);\n\
                 # drop(peer);\n# });\n```")]
             pub fn try_recv(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
-                $crate::datagram::try_recv_op(&self.io, |s| s.recv(buf))
+                self.io.try_read_with(|s| s.recv(buf))
             }
 
             /// Send a datagram to the connected peer now, or fail with `WouldBlock`.
@@ -119,7 +90,7 @@ macro_rules! datagram_common {
                 assert_eq!(s.try_send(b\"x\").unwrap(), 1);\n\
                 # drop(peer);\n# });\n```")]
             pub fn try_send(&self, buf: &[u8]) -> ::std::io::Result<usize> {
-                $crate::datagram::try_send_op(&self.io, |s| s.send(buf))
+                self.io.try_write_with(|s| s.send(buf))
             }
 
             /// Take the pending socket error (`SO_ERROR`), e.g. a UDP "port unreachable".

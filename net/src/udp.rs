@@ -210,7 +210,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        crate::datagram::try_recv_op(&self.io, |s| s.recv_from(buf))
+        self.io.try_read_with(|s| s.recv_from(buf))
     }
 
     /// Send a datagram to `target` now, or fail with `WouldBlock`.
@@ -224,7 +224,7 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        crate::datagram::try_send_op(&self.io, |s| s.send_to(buf, target))
+        self.io.try_write_with(|s| s.send_to(buf, target))
     }
 
     /// Allow sending to broadcast addresses (`SO_BROADCAST`).
