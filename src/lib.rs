@@ -40,7 +40,7 @@ pub use corio_net::{process, signal};
 /// });
 /// ```
 pub mod net {
-    pub use corio_net::{lookup_host, split, tcp, unix, ToSocketAddrs};
+    pub use corio_net::{lookup_host, split, tcp, unix, Incoming, ToSocketAddrs};
     pub use corio_net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
     pub use corio_net::{UnixDatagram, UnixListener, UnixStream};
 }

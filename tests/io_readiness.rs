@@ -36,9 +36,9 @@ async fn a_late_clear_readable_does_not_erase_an_edge_that_came_after_it_was_see
     a.readable().await.unwrap(); // the registration's initial "ready": seen at tick 0
     b.write_all(b"news").unwrap();
     let_the_reactor_run().await; // the edge for "news" arrives: tick 1
-    // A clear meant for what was seen at tick 0 (say the caller's read came back empty
-    // before it awaited something else) must leave the new edge alone: edge-triggered
-    // epoll sends no second one, so erasing it would strand the next readable() forever.
+                                 // A clear meant for what was seen at tick 0 (say the caller's read came back empty
+                                 // before it awaited something else) must leave the new edge alone: edge-triggered
+                                 // epoll sends no second one, so erasing it would strand the next readable() forever.
     a.clear_readable();
     assert!(
         ready_now(&a).await,
@@ -63,7 +63,7 @@ async fn a_late_clear_writable_does_not_erase_a_newer_edge_either() {
         }
     }
     a.writable().await.unwrap(); // seen: the stale initial readiness
-    // The peer drains everything: room again, and the OS reports the edge.
+                                 // The peer drains everything: room again, and the OS reports the edge.
     let mut sink = vec![0u8; 256 * 1024];
     while b.read(&mut sink).is_ok() {}
     let_the_reactor_run().await;
@@ -85,7 +85,10 @@ async fn a_clear_with_no_newer_edge_still_clears() {
     // what `readable()` returns now is what this handle has seen.
     a.readable().await.unwrap();
     a.clear_readable();
-    assert!(!ready_now(&a).await, "a clear of what was seen must clear it");
+    assert!(
+        !ready_now(&a).await,
+        "a clear of what was seen must clear it"
+    );
 }
 
 #[cfg(target_os = "linux")]
@@ -105,7 +108,10 @@ async fn async_new_switches_a_blocking_fd_to_non_blocking() {
     let (a, _b) = UnixStream::pair().unwrap(); // std makes blocking sockets
     assert!(!is_nonblocking(a.as_raw_fd()));
     let a = Async::new(a).unwrap();
-    assert!(is_nonblocking(a.as_raw_fd()), "Async::new left the fd blocking");
+    assert!(
+        is_nonblocking(a.as_raw_fd()),
+        "Async::new left the fd blocking"
+    );
     // And so a read with nothing there says WouldBlock instead of stalling the loop.
     let err = a.get_ref().read(&mut [0u8; 4]).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
@@ -126,7 +132,10 @@ async fn clear_ready_honours_only_the_event_it_is_given() {
     b.write_all(b"x").unwrap();
     let_the_reactor_run().await;
     a.clear_ready(stale);
-    assert!(ready_now(&a).await, "a stale event must not clear newer readiness");
+    assert!(
+        ready_now(&a).await,
+        "a stale event must not clear newer readiness"
+    );
     // Drain, then clear with the event that saw the data: that one clears.
     let fresh = a.readable_event().await.unwrap();
     assert_ne!(fresh, stale);

@@ -96,6 +96,7 @@ pub mod tcp;
 mod udp;
 pub mod unix;
 
+pub use accept::Incoming;
 pub use addr::{lookup_host, ToSocketAddrs};
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;

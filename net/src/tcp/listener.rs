@@ -5,8 +5,10 @@ use std::net::SocketAddr;
 
 use corio_runtime::io::Async;
 
+use std::task::{Context, Poll};
+
 use super::{TcpSocket, TcpStream};
-use crate::accept;
+use crate::accept::{self, AcceptState, Incoming};
 use crate::addr::{self, ToSocketAddrs};
 
 /// Default listen backlog of [`TcpListener::bind`] (the kernel caps it at `somaxconn`).
@@ -57,6 +59,39 @@ impl TcpListener {
         Err(last_err.unwrap_or_else(|| io::Error::other("no address to bind")))
     }
 
+    cfg_reuseport! {
+        /// Bind and listen on `addr` with `SO_REUSEPORT` (and `SO_REUSEADDR`) set, so that
+        /// several listeners, typically one per shard's loop, can bind the same address and
+        /// port; the kernel then spreads incoming connections among them (on Linux by a hash
+        /// of the connection's addresses and ports, so the split is even only on average).
+        /// Every socket sharing the port must set `SO_REUSEPORT` (and, on Linux, belong to
+        /// the same user); a port bound without it gives `AddrInUse`.
+        ///
+        /// ```
+        /// use corio_net::TcpListener;
+        /// corio_runtime::run(async {
+        ///     let a = TcpListener::bind_reuseport("127.0.0.1:0").await.unwrap();
+        ///     let port = a.local_addr().unwrap().port();
+        ///     let b = TcpListener::bind_reuseport(("127.0.0.1", port)).await.unwrap();
+        ///     assert_eq!(b.local_addr().unwrap(), a.local_addr().unwrap());
+        /// });
+        /// ```
+        pub async fn bind_reuseport(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
+            let mut last_err = None;
+            for addr in addr::resolve(&addr).await? {
+                let listener = TcpSocket::for_addr(addr).and_then(|socket| {
+                    socket.set_reuseport(true)?;
+                    listen_on(socket, addr)
+                });
+                match listener {
+                    Ok(listener) => return Ok(listener),
+                    Err(e) => last_err = Some(e),
+                }
+            }
+            Err(last_err.unwrap_or_else(|| io::Error::other("no address to bind")))
+        }
+    }
+
     pub(super) fn from_mio(listener: mio::net::TcpListener) -> io::Result<TcpListener> {
         Ok(TcpListener {
             io: Async::new(listener)?,
@@ -92,7 +127,66 @@ impl TcpListener {
     /// });
     /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        accept::accept(&self.io, |l| l.accept(), TcpStream::from_mio).await
+        let mut state = AcceptState::new();
+        std::future::poll_fn(|cx| self.poll_accept_with(&mut state, cx)).await
+    }
+
+    fn poll_accept_with(
+        &self,
+        state: &mut AcceptState,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        state.poll_accept(&self.io, cx, |l| l.accept(), TcpStream::from_mio)
+    }
+
+    /// The connections as a `futures_core::Stream<Item = io::Result<TcpStream>>` (tokio's
+    /// `TcpListenerStream`), for `while let Some(conn) = incoming.next().await` with
+    /// futures-util's `StreamExt`, or any stream combinator. Cancel-safe and under the
+    /// cooperative budget, like [`accept`](Self::accept); the peer address is on the stream
+    /// (`peer_addr`).
+    ///
+    /// ```
+    /// use std::pin::Pin;
+    /// use futures_core::Stream;
+    /// use corio_net::{TcpListener, TcpStream};
+    /// corio_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let addr = listener.local_addr().unwrap();
+    ///     let clients: Vec<_> = (0..3)
+    ///         .map(|_| corio_runtime::spawn(TcpStream::connect(addr)))
+    ///         .collect();
+    ///     let mut incoming = listener.incoming();
+    ///     for _ in 0..3 {
+    ///         let next = std::future::poll_fn(|cx| Pin::new(&mut incoming).poll_next(cx));
+    ///         let conn: TcpStream = next.await.unwrap().unwrap();
+    ///         assert!(conn.peer_addr().unwrap().ip().is_loopback());
+    ///     }
+    ///     for c in clients {
+    ///         c.await.unwrap().unwrap();
+    ///     }
+    /// });
+    /// ```
+    pub fn incoming(&self) -> Incoming<'_, TcpListener> {
+        Incoming::new(self)
+    }
+
+    /// Take the listener off this loop and hand it out as a `std` listener: deregistered
+    /// here, still non-blocking (`set_nonblocking(false)` for blocking use), its backlog of
+    /// pending connections kept. [`TcpListener::from_std`] registers it on another loop.
+    ///
+    /// ```
+    /// use corio_net::TcpListener;
+    /// corio_runtime::run(async {
+    ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    ///     let addr = listener.local_addr().unwrap();
+    ///     let std_listener: std::net::TcpListener = listener.into_std().unwrap();
+    ///     assert_eq!(std_listener.local_addr().unwrap(), addr);
+    ///     let again = TcpListener::from_std(std_listener).unwrap();
+    ///     assert_eq!(again.local_addr().unwrap(), addr);
+    /// });
+    /// ```
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        Ok(self.io.into_inner()?.into())
     }
 
     /// The address the listener is bound to (with the real port after binding port 0).
@@ -137,10 +231,26 @@ impl TcpListener {
 }
 
 fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
-    let socket = TcpSocket::for_addr(addr)?;
+    listen_on(TcpSocket::for_addr(addr)?, addr)
+}
+
+/// `SO_REUSEADDR`, bind, listen with the default backlog.
+fn listen_on(socket: TcpSocket, addr: SocketAddr) -> io::Result<TcpListener> {
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     socket.listen(DEFAULT_BACKLOG)
+}
+
+impl accept::Listener for TcpListener {
+    type Stream = TcpStream;
+    fn poll_accept_stream(
+        &self,
+        state: &mut AcceptState,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<TcpStream>> {
+        self.poll_accept_with(state, cx)
+            .map_ok(|(stream, _peer)| stream)
+    }
 }
 
 socket_traits!(TcpListener, [local_addr], io);
