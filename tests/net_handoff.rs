@@ -69,7 +69,9 @@ async fn two_reuseport_listeners_on_one_port_both_get_connections() {
 #[corio::test]
 async fn a_plain_bind_does_not_share_a_reuseport_port() {
     let a = TcpListener::bind_reuseport("127.0.0.1:0").await.unwrap();
-    let err = TcpListener::bind(a.local_addr().unwrap()).await.unwrap_err();
+    let err = TcpListener::bind(a.local_addr().unwrap())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse, "{err}");
 }
 
@@ -83,7 +85,9 @@ fn on_another_loop<T: Send + 'static>(
 #[corio::test]
 async fn a_tcp_stream_handed_to_another_loop_keeps_working_both_ways() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
     let (server, _) = listener.accept().await.unwrap();
     // Bytes that arrive before the hand-off stay in the kernel's buffer for the new owner.
     client.write_all(b"early").await.unwrap();
