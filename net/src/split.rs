@@ -17,9 +17,10 @@
 //! does not call corio's method: method lookup tries the by-value receiver first, and futures'
 //! `split(self)` takes the stream by value (returning `BiLock` halves), so the compiler picks
 //! it and reports a type mismatch (E0308) where corio's halves were expected. Call
-//! `TcpStream::split(&mut stream)` (or `UnixStream::split`), write `(&mut stream).split()`
-//! (with a `&mut` receiver the inherent method wins), or import the futures trait only in
-//! the scope that needs it. `into_split` has no such clash.
+//! `TcpStream::split(&mut stream)` (or `UnixStream::split`); `(&mut stream).split()` works
+//! too (with a `&mut` receiver the inherent method wins), though clippy's `needless_borrow`
+//! wrongly flags it; or import the futures trait only in the scope that needs it.
+//! `into_split` has no such clash.
 //!
 //! ```
 //! use corio_net::UnixStream;
