@@ -15,7 +15,7 @@ use mio::unix::SourceFd;
 
 use crate::context;
 use crate::coop;
-use crate::reactor::{Direction, IoKey, Reactor};
+use crate::reactor::{self, Direction, IoKey, Reactor};
 
 /// An I/O handle registered with the current runtime's reactor (edge-triggered).
 ///
@@ -274,11 +274,14 @@ impl<T: AsRawFd> Async<T> {
 
     /// Poll the reactor for readiness in `dir` and remember the tick it was seen at.
     fn poll_ready_seen(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<u32>> {
-        let poll = self.reactor.poll_ready(self.key, dir, cx);
-        if let Poll::Ready(Ok(tick)) = poll {
-            self.seen[slot(dir)].set(tick);
+        match self.reactor.poll_ready(self.key, dir, cx) {
+            Poll::Ready(Some(tick)) => {
+                self.seen[slot(dir)].set(tick);
+                Poll::Ready(Ok(tick))
+            }
+            Poll::Ready(None) => Poll::Ready(Err(reactor::closed_error())),
+            Poll::Pending => Poll::Pending,
         }
-        poll
     }
 
     fn poll_event(&self, dir: Direction, cx: &mut Context<'_>) -> Poll<io::Result<ReadyEvent>> {
@@ -370,7 +373,8 @@ impl<T: AsRawFd> Async<T> {
     /// # });
     /// ```
     pub fn clear_ready(&self, event: ReadyEvent) {
-        self.reactor.clear_ready(self.key, event.dir, event.tick);
+        self.reactor
+            .clear_ready(self.key, event.dir, Some(event.tick));
     }
 
     /// Forget read readiness until the next edge. Call it after a read that returned fewer
@@ -378,7 +382,7 @@ impl<T: AsRawFd> Async<T> {
     /// `WouldBlock` (this saves that syscall).
     ///
     /// It clears the readiness this handle last saw (through `readable`, `poll_readable`,
-    /// `read_with`, `try_read_with`, ...): if the OS has reported an edge since, the clear is
+    /// `read_with`, ...): if the OS has reported an edge since, the clear is
     /// a no-op, so calling it late (after an await) cannot strand a task on data that came
     /// meanwhile. With several tasks on one handle, prefer
     /// [`readable_event`](Self::readable_event) + [`clear_ready`](Self::clear_ready).
@@ -414,7 +418,7 @@ impl<T: AsRawFd> Async<T> {
 
     fn clear_seen(&self, dir: Direction) {
         self.reactor
-            .clear_ready(self.key, dir, self.seen[slot(dir)].get());
+            .clear_ready(self.key, dir, Some(self.seen[slot(dir)].get()));
     }
 
     /// Run `op` (a non-blocking read on the inner object) now, without waiting; on
@@ -451,14 +455,11 @@ impl<T: AsRawFd> Async<T> {
     }
 
     fn try_with<R>(&self, dir: Direction, op: impl FnOnce(&T) -> io::Result<R>) -> io::Result<R> {
-        // The operation looks at the fd now: what it finds is the state at this tick, so a
-        // clear right after it (WouldBlock here, a short read in the caller) is exact.
-        if let Some(tick) = self.reactor.tick(self.key) {
-            self.seen[slot(dir)].set(tick);
-        }
         let result = op(self.get_ref());
         if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-            self.clear_seen(dir);
+            // The OS said "nothing" just now, in this same call: no edge can have come in
+            // between, so the clear is exact (no tick needed).
+            self.reactor.clear_ready(self.key, dir, None);
         }
         result
     }
@@ -508,7 +509,7 @@ impl<T: AsRawFd> Async<T> {
                 // No event can come between the readiness check and here (the reactor runs
                 // only between polls), so this clear is exact.
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.reactor.clear_ready(self.key, dir, tick);
+                    self.reactor.clear_ready(self.key, dir, Some(tick));
                 }
                 result => return Poll::Ready(result),
             }

@@ -141,21 +141,22 @@ impl Reactor {
         }
     }
 
-    /// Ready in `dir`? Then the source's tick (for [`clear_ready`](Self::clear_ready)).
-    /// Otherwise park `cx`'s waker beside any other task waiting that way.
+    /// Ready in `dir`? Then the source's tick (for [`clear_ready`](Self::clear_ready));
+    /// `None` if the source is gone ([`closed_error`]). Otherwise park `cx`'s waker beside
+    /// any other task waiting that way.
     pub(crate) fn poll_ready(
         &self,
         key: IoKey,
         dir: Direction,
         cx: &mut Context<'_>,
-    ) -> Poll<io::Result<u32>> {
+    ) -> Poll<Option<u32>> {
         let mut sources = self.sources.borrow_mut();
         let io = match sources.get_mut(key.key) {
             Some(io) if io.generation == key.generation => io,
-            _ => return Poll::Ready(Err(closed_error())),
+            _ => return Poll::Ready(None),
         };
         if io.readiness & dir.ready_mask() != 0 {
-            return Poll::Ready(Ok(io.tick));
+            return Poll::Ready(Some(io.tick));
         }
         let slot = match dir {
             Direction::Read => &mut io.reader,
@@ -176,19 +177,13 @@ impl Reactor {
         Poll::Pending
     }
 
-    /// The source's current tick (`None` once deregistered).
-    pub(crate) fn tick(&self, key: IoKey) -> Option<u32> {
-        match self.sources.borrow().get(key.key) {
-            Some(io) if io.generation == key.generation => Some(io.tick),
-            _ => None,
-        }
-    }
-
     /// Forget readiness in `dir` after an operation returned WouldBlock (or a short read),
-    /// unless an event arrived since `tick` was observed: that event's readiness stays.
-    pub(crate) fn clear_ready(&self, key: IoKey, dir: Direction, tick: u32) {
+    /// unless an event arrived since `seen` (the tick its caller observed): that event's
+    /// readiness stays. `None`: the caller's operation ran just now, with no chance for an
+    /// event in between (the reactor runs only between polls), so clear unconditionally.
+    pub(crate) fn clear_ready(&self, key: IoKey, dir: Direction, seen: Option<u32>) {
         if let Some(io) = self.sources.borrow_mut().get_mut(key.key) {
-            if io.generation == key.generation && io.tick == tick {
+            if io.generation == key.generation && seen.is_none_or(|t| t == io.tick) {
                 io.readiness &= !match dir {
                     Direction::Read => READABLE,
                     Direction::Write => WRITABLE,
@@ -287,7 +282,8 @@ impl Reactor {
     }
 }
 
-fn closed_error() -> io::Error {
+/// What a wait on a deregistered source returns.
+pub(crate) fn closed_error() -> io::Error {
     io::Error::new(
         io::ErrorKind::NotConnected,
         "the I/O source was deregistered (closed) while a task waited on it",

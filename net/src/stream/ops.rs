@@ -156,7 +156,8 @@ pub(crate) fn try_read<T: StreamFd>(io: &Async<T>, buf: &mut [u8]) -> io::Result
     // gives way sooner (a `readable()` + `try_read` loop stays fair).
     charge_bytes(n);
     if n < len {
-        // Exact: `try_read_with` looked at the fd just now, in this same call.
+        // Clears what this handle last saw (its `readable()`, usually just before): if an
+        // edge came since, the bit stays and the next read finds out (never a lost edge).
         io.clear_readable();
     }
     Ok(n)
