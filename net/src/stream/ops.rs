@@ -1,4 +1,4 @@
-//! Byte-stream operations shared by TCP and Unix streams (and their halves): reads that clear
+//! Byte-stream operations shared by TCP and Unix streams and their halves: reads that clear
 //! readiness when they come back short, writes with `MSG_NOSIGNAL`, `try_*` forms.
 
 use std::future::poll_fn;
@@ -150,23 +150,17 @@ pub(crate) fn try_read<T: StreamFd>(io: &Async<T>, buf: &mut [u8]) -> io::Result
     if buf.is_empty() {
         return Ok(0);
     }
-    match recv(io.get_ref(), buf) {
-        Ok(n) => {
-            // No await here to yield at, but the bytes count: the task's next corio await
-            // point gives way sooner (a `readable()` + `try_read` loop stays fair).
-            charge_bytes(n);
-            if n < buf.len() {
-                io.clear_readable();
-            }
-            Ok(n)
-        }
-        Err(e) => {
-            if e.kind() == io::ErrorKind::WouldBlock {
-                io.clear_readable();
-            }
-            Err(e)
-        }
+    let len = buf.len();
+    let n = io.try_read_with(|s| recv(s, buf))?;
+    // No await here to yield at, but the bytes count: the task's next corio await point
+    // gives way sooner (a `readable()` + `try_read` loop stays fair).
+    charge_bytes(n);
+    if n < len {
+        // Clears what this handle last saw (its `readable()`, usually just before): if an
+        // edge came since, the bit stays and the next read finds out (never a lost edge).
+        io.clear_readable();
     }
+    Ok(n)
 }
 
 /// One `send` now; `WouldBlock` (and a short write) clear readiness.
@@ -174,21 +168,12 @@ pub(crate) fn try_write<T: StreamFd>(io: &Async<T>, buf: &[u8]) -> io::Result<us
     if buf.is_empty() {
         return Ok(0);
     }
-    match send(io.get_ref(), buf) {
-        Ok(n) => {
-            charge_bytes(n);
-            if n < buf.len() {
-                io.clear_writable();
-            }
-            Ok(n)
-        }
-        Err(e) => {
-            if e.kind() == io::ErrorKind::WouldBlock {
-                io.clear_writable();
-            }
-            Err(e)
-        }
+    let n = io.try_write_with(|s| send(s, buf))?;
+    charge_bytes(n);
+    if n < buf.len() {
+        io.clear_writable();
     }
+    Ok(n)
 }
 
 pub(crate) fn shutdown<T: StreamFd>(io: &Async<T>, how: Shutdown) -> io::Result<()> {

@@ -1,23 +1,23 @@
 //! `UnixListener`: accepts Unix-domain stream connections.
 
-use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
 use corio_runtime::io::Async;
 
+use std::task::{Context, Poll};
+
 use super::UnixStream;
-use crate::net::accept;
-use crate::net::addr::with_context;
+use crate::accept::{self, AcceptState, Incoming};
+use crate::addr::with_context;
 
 /// A Unix-domain socket listening for connections, with the same `accept` fault policy as
-/// [`TcpListener`](crate::net::TcpListener) (back off on `EMFILE` & co., skip
+/// [`TcpListener`](crate::TcpListener) (back off on `EMFILE` & co., skip
 /// `ECONNABORTED`). The socket file stays after drop.
 ///
 /// ```
-/// use corio_net::net::{UnixListener, UnixStream};
+/// use corio_net::{UnixListener, UnixStream};
 /// corio_runtime::run(async {
 ///     let dir = std::env::temp_dir().join(format!("corio-doc-ul-{}", std::process::id()));
 ///     std::fs::create_dir_all(&dir).unwrap();
@@ -43,7 +43,7 @@ impl UnixListener {
     /// Outside a corio runtime.
     ///
     /// ```
-    /// use corio_net::net::UnixListener;
+    /// use corio_net::UnixListener;
     /// corio_runtime::run(async {
     ///     let path = std::env::temp_dir().join(format!("corio-doc-ub-{}.sock", std::process::id()));
     ///     let _ = std::fs::remove_file(&path);
@@ -65,7 +65,7 @@ impl UnixListener {
     /// Wrap a listening `std` socket (switched to non-blocking mode).
     ///
     /// ```
-    /// use corio_net::net::UnixListener;
+    /// use corio_net::UnixListener;
     /// corio_runtime::run(async {
     ///     let path = std::env::temp_dir().join(format!("corio-doc-uf-{}.sock", std::process::id()));
     ///     let _ = std::fs::remove_file(&path);
@@ -85,7 +85,7 @@ impl UnixListener {
     /// Wait for the next connection. Cancel-safe.
     ///
     /// ```
-    /// use corio_net::net::{UnixListener, UnixStream};
+    /// use corio_net::{UnixListener, UnixStream};
     /// corio_runtime::run(async {
     ///     let path = std::env::temp_dir().join(format!("corio-doc-ua-{}.sock", std::process::id()));
     ///     let _ = std::fs::remove_file(&path);
@@ -97,13 +97,63 @@ impl UnixListener {
     /// });
     /// ```
     pub async fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        accept::accept(&self.io, |l| l.accept(), UnixStream::from_mio).await
+        let mut state = AcceptState::new();
+        std::future::poll_fn(|cx| self.poll_accept_with(&mut state, cx)).await
+    }
+
+    fn poll_accept_with(
+        &self,
+        state: &mut AcceptState,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
+        state.poll_accept(&self.io, cx, |l| l.accept(), UnixStream::from_mio)
+    }
+
+    /// The connections as a `futures_core::Stream<Item = io::Result<UnixStream>>`;
+    /// cancel-safe and under the cooperative budget, like [`accept`](Self::accept).
+    ///
+    /// ```
+    /// use std::pin::Pin;
+    /// use futures_core::Stream;
+    /// use corio_net::{UnixListener, UnixStream};
+    /// corio_runtime::run(async {
+    ///     let path = std::env::temp_dir().join(format!("corio-doc-ui-{}.sock", std::process::id()));
+    ///     let _ = std::fs::remove_file(&path);
+    ///     let listener = UnixListener::bind(&path).unwrap();
+    ///     let _client = UnixStream::connect(&path).await.unwrap();
+    ///     let mut incoming = listener.incoming();
+    ///     let next = std::future::poll_fn(|cx| Pin::new(&mut incoming).poll_next(cx)).await;
+    ///     let _conn: UnixStream = next.unwrap().unwrap();
+    ///     std::fs::remove_file(&path).unwrap();
+    /// });
+    /// ```
+    pub fn incoming(&self) -> Incoming<'_, UnixListener> {
+        Incoming::new(self)
+    }
+
+    /// Take the listener off this loop and hand it out as a `std` listener (deregistered
+    /// here, still non-blocking, pending connections kept); [`UnixListener::from_std`]
+    /// registers it on another loop.
+    ///
+    /// ```
+    /// use corio_net::UnixListener;
+    /// corio_runtime::run(async {
+    ///     let path = std::env::temp_dir().join(format!("corio-doc-uis-{}.sock", std::process::id()));
+    ///     let _ = std::fs::remove_file(&path);
+    ///     let listener = UnixListener::bind(&path).unwrap();
+    ///     let std_listener = listener.into_std().unwrap();
+    ///     let _again = UnixListener::from_std(std_listener).unwrap();
+    ///     std::fs::remove_file(&path).unwrap();
+    /// });
+    /// ```
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixListener> {
+        Ok(self.io.into_inner()?.into())
     }
 
     /// The address the listener is bound to.
     ///
     /// ```
-    /// use corio_net::net::UnixListener;
+    /// use corio_net::UnixListener;
     /// corio_runtime::run(async {
     ///     let path = std::env::temp_dir().join(format!("corio-doc-ul2-{}.sock", std::process::id()));
     ///     let _ = std::fs::remove_file(&path);
@@ -117,23 +167,16 @@ impl UnixListener {
     }
 }
 
-impl fmt::Debug for UnixListener {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixListener")
-            .field("local_addr", &self.local_addr().ok())
-            .field("fd", &self.as_raw_fd())
-            .finish()
-    }
-}
+socket_traits!(UnixListener, [local_addr], io);
 
-impl AsRawFd for UnixListener {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixListener {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
+impl accept::Listener for UnixListener {
+    type Stream = UnixStream;
+    fn poll_accept_stream(
+        &self,
+        state: &mut AcceptState,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<UnixStream>> {
+        self.poll_accept_with(state, cx)
+            .map_ok(|(stream, _peer)| stream)
     }
 }

@@ -2,10 +2,10 @@
 
 mod listener;
 mod socket;
-mod split;
 mod stream;
 
 pub use listener::TcpListener;
 pub use socket::TcpSocket;
-pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use stream::TcpStream;
+
+split_aliases!(TcpStream);

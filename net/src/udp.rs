@@ -1,14 +1,11 @@
 //! `UdpSocket`: datagrams on the event loop.
 
-use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::task::{Context, Poll};
 
 use corio_runtime::io::Async;
 
-use super::addr::{self, with_context, ToSocketAddrs};
+use crate::addr::{self, with_context, ToSocketAddrs};
 
 /// A UDP socket registered with the loop.
 ///
@@ -17,7 +14,7 @@ use super::addr::{self, with_context, ToSocketAddrs};
 /// buffer is truncated, as with `recv_from(2)`.
 ///
 /// ```
-/// use corio_net::net::UdpSocket;
+/// use corio_net::UdpSocket;
 /// corio_runtime::run(async {
 ///     let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
 ///     let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -38,7 +35,7 @@ impl UdpSocket {
     /// Bind to `addr`, trying each resolved address until one works.
     ///
     /// ```
-    /// use corio_net::net::UdpSocket;
+    /// use corio_net::UdpSocket;
     /// corio_runtime::run(async {
     ///     let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     ///     assert_ne!(socket.local_addr().unwrap().port(), 0);
@@ -64,7 +61,7 @@ impl UdpSocket {
     /// Wrap a bound `std` socket (switched to non-blocking mode).
     ///
     /// ```
-    /// use corio_net::net::UdpSocket;
+    /// use corio_net::UdpSocket;
     /// corio_runtime::run(async {
     ///     let std_socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     ///     let socket = UdpSocket::from_std(std_socket).unwrap();
@@ -80,7 +77,7 @@ impl UdpSocket {
     /// addresses are dropped by the kernel.
     ///
     /// ```
-    /// use corio_net::net::UdpSocket;
+    /// use corio_net::UdpSocket;
     /// corio_runtime::run(async {
     ///     let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     ///     let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
@@ -102,7 +99,7 @@ impl UdpSocket {
     /// The local address.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// assert!(socket.local_addr().unwrap().ip().is_loopback());
@@ -115,7 +112,7 @@ impl UdpSocket {
     /// The peer set by [`connect`](Self::connect) (`NotConnected` before).
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// assert!(socket.peer_addr().is_err());
@@ -129,7 +126,7 @@ impl UdpSocket {
     /// bytes sent.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// let me = socket.local_addr().unwrap();
@@ -144,7 +141,7 @@ impl UdpSocket {
     /// Receive one datagram; returns its length and sender.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.send_to(b"hi", socket.local_addr().unwrap()).await.unwrap();
@@ -160,7 +157,7 @@ impl UdpSocket {
     /// Look at the next datagram without taking it.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.send_to(b"hi", socket.local_addr().unwrap()).await.unwrap();
@@ -173,116 +170,10 @@ impl UdpSocket {
         self.io.read_with(|s| s.peek_from(buf)).await
     }
 
-    /// Send one datagram to the connected peer.
+    /// Same as [`try_recv`](Self::try_recv) (the stream name).
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
-    /// # corio_runtime::run(async {
-    /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// socket.connect(socket.local_addr().unwrap()).await.unwrap();
-    /// assert_eq!(socket.send(b"loop").await.unwrap(), 4);
-    /// # });
-    /// ```
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.write_with(|s| s.send(buf)).await
-    }
-
-    /// Receive one datagram from the connected peer.
-    ///
-    /// ```
-    /// # use corio_net::net::UdpSocket;
-    /// # corio_runtime::run(async {
-    /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// socket.connect(socket.local_addr().unwrap()).await.unwrap();
-    /// socket.send(b"loop").await.unwrap();
-    /// let mut buf = [0u8; 8];
-    /// assert_eq!(socket.recv(&mut buf).await.unwrap(), 4);
-    /// # });
-    /// ```
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read_with(|s| s.recv(buf)).await
-    }
-
-    /// Wait until a datagram can be received (may be spurious).
-    ///
-    /// ```
-    /// # use corio_net::net::UdpSocket;
-    /// # corio_runtime::run(async {
-    /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// socket.send_to(b"x", socket.local_addr().unwrap()).await.unwrap();
-    /// socket.readable().await.unwrap();
-    /// # });
-    /// ```
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.readable().await
-    }
-
-    /// Wait until a datagram can be sent.
-    ///
-    /// ```
-    /// # use corio_net::net::UdpSocket;
-    /// # corio_runtime::run(async {
-    /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// socket.writable().await.unwrap();
-    /// # });
-    /// ```
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.writable().await
-    }
-
-    /// Poll form of [`readable`](Self::readable).
-    ///
-    /// ```
-    /// # use corio_net::net::UdpSocket;
-    /// # corio_runtime::run(async {
-    /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// socket.send_to(b"x", socket.local_addr().unwrap()).await.unwrap();
-    /// std::future::poll_fn(|cx| socket.poll_recv_ready(cx)).await.unwrap();
-    /// # });
-    /// ```
-    pub fn poll_recv_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_readable(cx)
-    }
-
-    /// Poll form of [`writable`](Self::writable).
-    ///
-    /// ```
-    /// # use corio_net::net::UdpSocket;
-    /// # corio_runtime::run(async {
-    /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// std::future::poll_fn(|cx| socket.poll_send_ready(cx)).await.unwrap();
-    /// # });
-    /// ```
-    pub fn poll_send_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.io.poll_writable(cx)
-    }
-
-    fn try_read_op<R>(
-        &self,
-        op: impl FnOnce(&mio::net::UdpSocket) -> io::Result<R>,
-    ) -> io::Result<R> {
-        let result = op(self.io.get_ref());
-        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-            self.io.clear_readable();
-        }
-        result
-    }
-
-    fn try_write_op<R>(
-        &self,
-        op: impl FnOnce(&mio::net::UdpSocket) -> io::Result<R>,
-    ) -> io::Result<R> {
-        let result = op(self.io.get_ref());
-        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-            self.io.clear_writable();
-        }
-        result
-    }
-
-    /// Receive a datagram from the connected peer now, or fail with `WouldBlock`.
-    ///
-    /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.connect(socket.local_addr().unwrap()).await.unwrap();
@@ -291,13 +182,13 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.try_read_op(|s| s.recv(buf))
+        self.try_recv(buf)
     }
 
-    /// Send a datagram to the connected peer now, or fail with `WouldBlock`.
+    /// Same as [`try_send`](Self::try_send) (the stream name).
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.connect(socket.local_addr().unwrap()).await.unwrap();
@@ -305,41 +196,13 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.try_write_op(|s| s.send(buf))
-    }
-
-    /// Same as [`try_read`](Self::try_read) (tokio's name).
-    ///
-    /// ```
-    /// # use corio_net::net::UdpSocket;
-    /// # corio_runtime::run(async {
-    /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// socket.connect(socket.local_addr().unwrap()).await.unwrap();
-    /// assert!(socket.try_recv(&mut [0u8; 8]).is_err());
-    /// # });
-    /// ```
-    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.try_read(buf)
-    }
-
-    /// Same as [`try_write`](Self::try_write) (tokio's name).
-    ///
-    /// ```
-    /// # use corio_net::net::UdpSocket;
-    /// # corio_runtime::run(async {
-    /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// socket.connect(socket.local_addr().unwrap()).await.unwrap();
-    /// assert_eq!(socket.try_send(b"x").unwrap(), 1);
-    /// # });
-    /// ```
-    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.try_write(buf)
+        self.try_send(buf)
     }
 
     /// Receive a datagram now, or fail with `WouldBlock`.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// let err = socket.try_recv_from(&mut [0u8; 8]).unwrap_err();
@@ -347,13 +210,13 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-        self.try_read_op(|s| s.recv_from(buf))
+        self.io.try_read_with(|s| s.recv_from(buf))
     }
 
     /// Send a datagram to `target` now, or fail with `WouldBlock`.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// let me = socket.local_addr().unwrap();
@@ -361,13 +224,13 @@ impl UdpSocket {
     /// # });
     /// ```
     pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
-        self.try_write_op(|s| s.send_to(buf, target))
+        self.io.try_write_with(|s| s.send_to(buf, target))
     }
 
     /// Allow sending to broadcast addresses (`SO_BROADCAST`).
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.set_broadcast(true).unwrap();
@@ -381,7 +244,7 @@ impl UdpSocket {
     /// Whether `SO_BROADCAST` is set.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// assert!(!socket.broadcast().unwrap());
@@ -394,7 +257,7 @@ impl UdpSocket {
     /// Set the IP time-to-live of outgoing datagrams.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// socket.set_ttl(8).unwrap();
@@ -408,7 +271,7 @@ impl UdpSocket {
     /// The IP time-to-live.
     ///
     /// ```
-    /// # use corio_net::net::UdpSocket;
+    /// # use corio_net::UdpSocket;
     /// # corio_runtime::run(async {
     /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     /// assert!(socket.ttl().unwrap() > 0);
@@ -417,39 +280,15 @@ impl UdpSocket {
     pub fn ttl(&self) -> io::Result<u32> {
         self.io.get_ref().ttl()
     }
-
-    /// Take the pending socket error (`SO_ERROR`), e.g. an ICMP "port unreachable".
-    ///
-    /// ```
-    /// # use corio_net::net::UdpSocket;
-    /// # corio_runtime::run(async {
-    /// let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
-    /// assert!(socket.take_error().unwrap().is_none());
-    /// # });
-    /// ```
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.io.get_ref().take_error()
-    }
 }
 
-impl fmt::Debug for UdpSocket {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UdpSocket")
-            .field("local_addr", &self.local_addr().ok())
-            .field("peer_addr", &self.peer_addr().ok())
-            .field("fd", &self.as_raw_fd())
-            .finish()
-    }
-}
-
-impl AsRawFd for UdpSocket {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
-
-impl AsFd for UdpSocket {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
+datagram_common!(
+    UdpSocket,
+    mio::net::UdpSocket,
+    "use corio_net::UdpSocket;
+let s = UdpSocket::bind(\"127.0.0.1:0\").await.unwrap();
+let peer = UdpSocket::bind(\"127.0.0.1:0\").await.unwrap();
+s.connect(peer.local_addr().unwrap()).await.unwrap();
+peer.connect(s.local_addr().unwrap()).await.unwrap();
+"
+);

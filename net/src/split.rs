@@ -1,5 +1,5 @@
-//! Read and write halves of a [`TcpStream`](super::TcpStream) or
-//! [`UnixStream`](super::UnixStream), so one task can read while another writes.
+//! Read and write halves of a [`TcpStream`](crate::TcpStream) or
+//! [`UnixStream`](crate::UnixStream), so one task can read while another writes.
 //!
 //! * `split(&mut self)` borrows the stream: [`ReadHalf`] / [`WriteHalf`], no allocation.
 //! * `into_split(self)` owns it: [`OwnedReadHalf`] / [`OwnedWriteHalf`] share it through an
@@ -8,26 +8,61 @@
 //!   [`reunite`](OwnedReadHalf::reunite) puts the two back together.
 //!
 //! The protocol-specific names are aliases: `corio::net::tcp::OwnedReadHalf` is
-//! `OwnedReadHalf<TcpStream>`, and so on.
+//! `OwnedReadHalf<TcpStream>`, and so on. Code generic over TCP and Unix streams bounds on
+//! [`SplitStream`] and calls [`split()`] / [`into_split()`].
+//!
+//! # `split()` and `futures::io::AsyncReadExt`
+//!
+//! With `futures::io::AsyncReadExt` (or `futures::AsyncReadExt`) in scope, `stream.split()`
+//! does not call corio's method: method lookup tries the by-value receiver first, and futures'
+//! `split(self)` takes the stream by value (returning `BiLock` halves), so the compiler picks
+//! it and reports a type mismatch (E0308) where corio's halves were expected. Call
+//! `TcpStream::split(&mut stream)` (or `UnixStream::split`); `(&mut stream).split()` works
+//! too (with a `&mut` receiver the inherent method wins), though clippy's `needless_borrow`
+//! wrongly flags it; or import the futures trait only in the scope that needs it.
+//! `into_split` has no such clash.
+//!
+//! ```
+//! use corio_net::UnixStream;
+//!
+//! corio_runtime::run(async {
+//!     let (mut a, _b) = UnixStream::pair().unwrap();
+//!     // Unambiguous whatever traits are in scope:
+//!     let (_rd, _wr) = UnixStream::split(&mut a);
+//!     let (_rd, _wr) = (&mut a).split();
+//! });
+//! ```
 
 use std::fmt;
-use std::io::{self, IoSlice};
+use std::io;
 use std::net::Shutdown;
-use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
 
 use corio_runtime::io::Async;
 
-use super::stream_ops as ops;
+use crate::stream::ops;
 
-/// A stream that can be split: [`TcpStream`](super::TcpStream) and
-/// [`UnixStream`](super::UnixStream). Sealed.
+/// A byte stream that can be split: [`TcpStream`](crate::TcpStream) and
+/// [`UnixStream`](crate::UnixStream). Use it as the bound of code generic over both, with
+/// [`split()`] and [`into_split()`]; it implies the futures-io traits, so such code can read
+/// and write the stream itself too. Sealed: the halves reach into the stream's registration,
+/// which only this crate's types expose.
 ///
 /// ```
-/// fn takes_any_stream<S: corio_net::net::split::SplitStream>(_s: &S) {}
+/// use corio_net::split::SplitStream;
+///
+/// fn describe<S: SplitStream>(s: &S) -> String {
+///     format!("{:?} -> {:?}", s.local_addr().ok(), s.peer_addr().ok())
+/// }
+///
+/// corio_runtime::run(async {
+///     let (a, _b) = corio_net::UnixStream::pair().unwrap();
+///     assert!(!describe(&a).is_empty());
+/// });
 /// ```
-pub trait SplitStream: sealed::Sealed + fmt::Debug {
+pub trait SplitStream:
+    sealed::Sealed + fmt::Debug + futures_io::AsyncRead + futures_io::AsyncWrite + Unpin
+{
     /// The address type of the stream's ends: `std::net::SocketAddr` for TCP,
     /// `std::os::unix::net::SocketAddr` for Unix sockets.
     type Addr: fmt::Debug;
@@ -52,7 +87,7 @@ pub(crate) mod sealed {
 /// The read half of a stream borrowed by `split`.
 ///
 /// ```
-/// use corio_net::net::UnixStream;
+/// use corio_net::UnixStream;
 /// corio_runtime::run(async {
 ///     let (mut a, mut b) = UnixStream::pair().unwrap();
 ///     let (mut rd, mut wr) = a.split();
@@ -67,7 +102,7 @@ pub struct ReadHalf<'a, S: SplitStream>(&'a S);
 /// The write half of a stream borrowed by `split`.
 ///
 /// ```
-/// use corio_net::net::UnixStream;
+/// use corio_net::UnixStream;
 /// corio_runtime::run(async {
 ///     let (mut a, _b) = UnixStream::pair().unwrap();
 ///     let (_rd, mut wr) = a.split();
@@ -79,7 +114,7 @@ pub struct WriteHalf<'a, S: SplitStream>(&'a S);
 /// The read half of a stream owned by `into_split`.
 ///
 /// ```
-/// use corio_net::net::UnixStream;
+/// use corio_net::UnixStream;
 /// corio_runtime::run(async {
 ///     let (a, mut b) = UnixStream::pair().unwrap();
 ///     let (mut rd, _wr) = a.into_split();
@@ -100,7 +135,7 @@ pub struct OwnedReadHalf<S: SplitStream> {
 /// direction (the peer reads EOF) unless [`forget`](Self::forget) was called.
 ///
 /// ```
-/// use corio_net::net::UnixStream;
+/// use corio_net::UnixStream;
 /// corio_runtime::run(async {
 ///     let (a, mut b) = UnixStream::pair().unwrap();
 ///     let (_rd, mut wr) = a.into_split();
@@ -125,7 +160,7 @@ pub struct OwnedWriteHalf<S: SplitStream> {
 /// handed back.
 ///
 /// ```
-/// use corio_net::net::UnixStream;
+/// use corio_net::UnixStream;
 /// corio_runtime::run(async {
 ///     let (a, b) = UnixStream::pair().unwrap();
 ///     let (ra, _wa) = a.into_split();
@@ -136,11 +171,63 @@ pub struct OwnedWriteHalf<S: SplitStream> {
 /// ```
 pub struct ReuniteError<S: SplitStream>(pub OwnedReadHalf<S>, pub OwnedWriteHalf<S>);
 
-pub(crate) fn split<S: SplitStream>(stream: &mut S) -> (ReadHalf<'_, S>, WriteHalf<'_, S>) {
+/// Borrow any stream as a read half and a write half: what `TcpStream::split` and
+/// `UnixStream::split` do, for code generic over the stream type. No allocation.
+///
+/// A free function rather than a trait method, so that it never clashes with
+/// `futures::io::AsyncReadExt::split` (a by-value `BiLock` split that method lookup would
+/// find first on a generic `S: AsyncRead`).
+///
+/// ```
+/// use corio_net::split::{self, SplitStream};
+/// use corio_net::{TcpListener, TcpStream, UnixStream};
+///
+/// /// Echo one message on a TCP or a Unix stream alike.
+/// async fn echo_once<S: SplitStream>(stream: &mut S) -> std::io::Result<()> {
+///     let (mut rd, mut wr) = split::split(stream);
+///     let mut buf = [0u8; 4];
+///     rd.read_exact(&mut buf).await?;
+///     wr.write_all(&buf).await
+/// }
+///
+/// corio_runtime::run(async {
+///     let (mut a, mut b) = UnixStream::pair().unwrap();
+///     b.write_all(b"unix").await.unwrap();
+///     echo_once(&mut a).await.unwrap();
+///
+///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+///     let mut c = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+///     let (mut d, _) = listener.accept().await.unwrap();
+///     c.write_all(b"tcp!").await.unwrap();
+///     echo_once(&mut d).await.unwrap();
+///     let mut buf = [0u8; 4];
+///     c.read_exact(&mut buf).await.unwrap();
+///     assert_eq!(&buf, b"tcp!");
+/// });
+/// ```
+pub fn split<S: SplitStream>(stream: &mut S) -> (ReadHalf<'_, S>, WriteHalf<'_, S>) {
     (ReadHalf(stream), WriteHalf(stream))
 }
 
-pub(crate) fn into_split<S: SplitStream>(stream: S) -> (OwnedReadHalf<S>, OwnedWriteHalf<S>) {
+/// Split any stream into owned halves that can move to different tasks: what
+/// `TcpStream::into_split` and `UnixStream::into_split` do, for generic code. Dropping the
+/// write half shuts the write direction down; [`OwnedReadHalf::reunite`] undoes it.
+///
+/// ```
+/// use corio_net::split::{self, OwnedReadHalf, OwnedWriteHalf, SplitStream};
+/// use corio_net::UnixStream;
+///
+/// fn halves<S: SplitStream>(stream: S) -> (OwnedReadHalf<S>, OwnedWriteHalf<S>) {
+///     split::into_split(stream)
+/// }
+///
+/// corio_runtime::run(async {
+///     let (a, _b) = UnixStream::pair().unwrap();
+///     let (rd, wr) = halves(a);
+///     let _a: UnixStream = rd.reunite(wr).unwrap();
+/// });
+/// ```
+pub fn into_split<S: SplitStream>(stream: S) -> (OwnedReadHalf<S>, OwnedWriteHalf<S>) {
     let inner = Rc::new(stream);
     (
         OwnedReadHalf {
@@ -153,156 +240,45 @@ pub(crate) fn into_split<S: SplitStream>(stream: S) -> (OwnedReadHalf<S>, OwnedW
     )
 }
 
-/// Reading methods, the same on both read halves (`$split` names the constructor for the
-/// doc examples).
-macro_rules! read_methods {
-    ($split:literal) => {
-        /// Read some bytes; `Ok(0)` means EOF. Cancel-safe.
-        ///
-        #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, mut b) = corio_net::net::UnixStream::pair().unwrap();\n\
-            let (mut rd, _wr) = a.", $split, "();\n\
-            b.write_all(b\"hi\").await.unwrap();\n\
-            let mut buf = [0u8; 8];\n\
-            assert_eq!(rd.read(&mut buf).await.unwrap(), 2);\n# });\n```")]
-        pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            ops::read(self.io(), buf).await
-        }
-
-        /// Fill `buf` entirely (`UnexpectedEof` if the stream ends first). Not cancel-safe:
-        /// bytes read before a cancellation are lost.
-        ///
-        #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, mut b) = corio_net::net::UnixStream::pair().unwrap();\n\
-            let (mut rd, _wr) = a.", $split, "();\n\
-            b.write_all(b\"abcd\").await.unwrap();\n\
-            let mut buf = [0u8; 4];\n\
-            rd.read_exact(&mut buf).await.unwrap();\n# });\n```")]
-        pub async fn read_exact(&mut self, buf: &mut [u8]) -> io::Result<()> {
-            ops::read_exact(self.io(), buf).await
-        }
-
-        /// Read without consuming: the next `read` sees the same bytes.
-        ///
-        #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, mut b) = corio_net::net::UnixStream::pair().unwrap();\n\
-            let (mut rd, _wr) = a.", $split, "();\n\
-            b.write_all(b\"x\").await.unwrap();\n\
-            let mut buf = [0u8; 1];\n\
-            assert_eq!(rd.peek(&mut buf).await.unwrap(), 1);\n\
-            assert_eq!(rd.read(&mut buf).await.unwrap(), 1);\n# });\n```")]
-        pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            ops::peek(self.io(), buf).await
-        }
-
-        /// Wait until the stream is readable (may be spurious: `try_read` can still say
-        /// `WouldBlock`).
-        ///
-        #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, mut b) = corio_net::net::UnixStream::pair().unwrap();\n\
-            let (rd, _wr) = a.", $split, "();\n\
-            b.write_all(b\"x\").await.unwrap();\n\
-            rd.readable().await.unwrap();\n\
-            let mut buf = [0u8; 4];\n\
-            assert_eq!(rd.try_read(&mut buf).unwrap(), 1);\n# });\n```")]
-        pub async fn readable(&self) -> io::Result<()> {
-            self.io().readable().await
-        }
-
-        /// Read now or fail with `WouldBlock`; never waits.
-        ///
-        #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, _b) = corio_net::net::UnixStream::pair().unwrap();\n\
-            let (rd, _wr) = a.", $split, "();\n\
-            let err = rd.try_read(&mut [0u8; 4]).unwrap_err();\n\
-            assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);\n# });\n```")]
-        pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-            ops::try_read(self.io(), buf)
-        }
-    };
-}
-
-/// Writing methods, the same on both write halves.
-macro_rules! write_methods {
-    ($split:literal) => {
-        /// Write some bytes; returns how many were taken. Cancel-safe.
-        ///
-        #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, _b) = corio_net::net::UnixStream::pair().unwrap();\n\
-            let (_rd, mut wr) = a.", $split, "();\n\
-            assert_eq!(wr.write(b\"hi\").await.unwrap(), 2);\n# });\n```")]
-        pub async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            ops::write(self.io(), buf).await
-        }
-
-        /// Write all of `buf`. Not cancel-safe: a cancelled call may have sent a prefix.
-        ///
-        #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, _b) = corio_net::net::UnixStream::pair().unwrap();\n\
-            let (_rd, mut wr) = a.", $split, "();\n\
-            wr.write_all(b\"hello\").await.unwrap();\n# });\n```")]
-        pub async fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-            ops::write_all(self.io(), buf).await
-        }
-
-        /// Write from several buffers with one `sendmsg`.
-        ///
-        #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            use std::io::IoSlice;\n\
-            let (mut a, _b) = corio_net::net::UnixStream::pair().unwrap();\n\
-            let (_rd, mut wr) = a.", $split, "();\n\
-            let n = wr.write_vectored(&[IoSlice::new(b\"ab\"), IoSlice::new(b\"c\")]).await.unwrap();\n\
-            assert_eq!(n, 3);\n# });\n```")]
-        pub async fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-            ops::write_vectored(self.io(), bufs).await
-        }
-
-        /// Wait until the stream is writable.
-        ///
-        #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, _b) = corio_net::net::UnixStream::pair().unwrap();\n\
-            let (_rd, wr) = a.", $split, "();\n\
-            wr.writable().await.unwrap();\n# });\n```")]
-        pub async fn writable(&self) -> io::Result<()> {
-            self.io().writable().await
-        }
-
-        /// Write now or fail with `WouldBlock`; never waits.
-        ///
-        #[doc = concat!("```\n# corio_runtime::run(async {\n\
-            let (mut a, _b) = corio_net::net::UnixStream::pair().unwrap();\n\
-            let (_rd, wr) = a.", $split, "();\n\
-            assert_eq!(wr.try_write(b\"x\").unwrap(), 1);\n# });\n```")]
-        pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-            ops::try_write(self.io(), buf)
-        }
-    };
-}
-
 impl<S: SplitStream> ReadHalf<'_, S> {
     fn io(&self) -> &Async<S::Io> {
         self.0.async_io()
     }
-    read_methods!("split");
+    read_methods!(
+        "use corio_net::UnixStream;
+let (mut stream, mut peer) = UnixStream::pair().unwrap();
+let (mut s, _wr) = stream.split();
+"
+    );
 }
 
 impl<S: SplitStream> WriteHalf<'_, S> {
     fn io(&self) -> &Async<S::Io> {
         self.0.async_io()
     }
-    write_methods!("split");
+    write_methods!(
+        "use corio_net::UnixStream;
+let (mut stream, mut peer) = UnixStream::pair().unwrap();
+let (_rd, mut s) = stream.split();
+"
+    );
 }
 
 impl<S: SplitStream> OwnedReadHalf<S> {
     fn io(&self) -> &Async<S::Io> {
         self.inner.async_io()
     }
-    read_methods!("into_split");
+    read_methods!(
+        "use corio_net::UnixStream;
+let (stream, mut peer) = UnixStream::pair().unwrap();
+let (mut s, _wr) = stream.into_split();
+"
+    );
 
     /// Put the halves back together; fails if they came from different streams.
     ///
     /// ```
-    /// use corio_net::net::UnixStream;
+    /// use corio_net::UnixStream;
     /// corio_runtime::run(async {
     ///     let (a, _b) = UnixStream::pair().unwrap();
     ///     let (rd, wr) = a.into_split();
@@ -322,12 +298,17 @@ impl<S: SplitStream> OwnedWriteHalf<S> {
     fn io(&self) -> &Async<S::Io> {
         self.inner.async_io()
     }
-    write_methods!("into_split");
+    write_methods!(
+        "use corio_net::UnixStream;
+let (stream, mut peer) = UnixStream::pair().unwrap();
+let (_rd, mut s) = stream.into_split();
+"
+    );
 
     /// Drop this half without shutting the write direction down.
     ///
     /// ```
-    /// use corio_net::net::UnixStream;
+    /// use corio_net::UnixStream;
     /// corio_runtime::run(async {
     ///     let (a, _b) = UnixStream::pair().unwrap();
     ///     let (_rd, wr) = a.into_split();
@@ -341,7 +322,7 @@ impl<S: SplitStream> OwnedWriteHalf<S> {
     /// Put the halves back together; fails if they came from different streams.
     ///
     /// ```
-    /// use corio_net::net::UnixStream;
+    /// use corio_net::UnixStream;
     /// corio_runtime::run(async {
     ///     let (a, _b) = UnixStream::pair().unwrap();
     ///     let (rd, wr) = a.into_split();
@@ -369,7 +350,7 @@ macro_rules! endpoint_addresses {
             /// The local address of the stream this half belongs to.
             ///
             /// ```
-            /// use corio_net::net::{TcpListener, TcpStream};
+            /// use corio_net::{TcpListener, TcpStream};
             /// corio_runtime::run(async {
             ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
             ///     let mut a = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
@@ -391,7 +372,7 @@ macro_rules! endpoint_addresses {
             ///
             /// ```
             /// corio_runtime::run(async {
-            ///     let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+            ///     let (a, _b) = corio_net::UnixStream::pair().unwrap();
             ///     let (rd, _wr) = a.into_split();
             ///     assert!(rd.peer_addr().unwrap().is_unnamed());
             /// });
@@ -460,55 +441,29 @@ impl<S: SplitStream> std::error::Error for ReuniteError<S> {}
 
 // futures-io traits.
 
-impl<S: SplitStream> futures_io::AsyncRead for ReadHalf<'_, S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        ops::poll_read(self.io(), cx, buf)
-    }
-}
+impl_async_read!(impl<S: SplitStream> futures_io::AsyncRead for ReadHalf<'_, S>);
+impl_async_read!(impl<S: SplitStream> futures_io::AsyncRead for OwnedReadHalf<S>);
+impl_async_write!(impl<S: SplitStream> futures_io::AsyncWrite for WriteHalf<'_, S>);
+impl_async_write!(impl<S: SplitStream> futures_io::AsyncWrite for OwnedWriteHalf<S>);
 
-impl<S: SplitStream> futures_io::AsyncRead for OwnedReadHalf<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        ops::poll_read(self.io(), cx, buf)
-    }
-}
-
-macro_rules! async_write_impl {
-    ($($head:tt)*) => {
-        $($head)* {
-            fn poll_write(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                buf: &[u8],
-            ) -> Poll<io::Result<usize>> {
-                ops::poll_write(self.io(), cx, buf)
-            }
-
-            fn poll_write_vectored(
-                self: Pin<&mut Self>,
-                cx: &mut Context<'_>,
-                bufs: &[IoSlice<'_>],
-            ) -> Poll<io::Result<usize>> {
-                ops::poll_write_vectored(self.io(), cx, bufs)
-            }
-
-            fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(Ok(()))
-            }
-
-            fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-                Poll::Ready(ops::shutdown(self.io(), Shutdown::Write))
-            }
-        }
+/// The protocol names of the halves (`corio::net::tcp::OwnedReadHalf` is
+/// `split::OwnedReadHalf<TcpStream>`), declared in the `tcp` and `unix` modules.
+macro_rules! split_aliases {
+    ($ty:ident) => {
+        #[doc = concat!("The read half of a [`", stringify!($ty), "`] borrowed by [`",
+                    stringify!($ty), "::split`].")]
+        pub type ReadHalf<'a> = $crate::split::ReadHalf<'a, $ty>;
+        #[doc = concat!("The write half of a [`", stringify!($ty), "`] borrowed by [`",
+                    stringify!($ty), "::split`].")]
+        pub type WriteHalf<'a> = $crate::split::WriteHalf<'a, $ty>;
+        #[doc = concat!("The read half of a [`", stringify!($ty), "`] owned by [`",
+                    stringify!($ty), "::into_split`].")]
+        pub type OwnedReadHalf = $crate::split::OwnedReadHalf<$ty>;
+        #[doc = concat!("The write half of a [`", stringify!($ty), "`] owned by [`",
+                    stringify!($ty), "::into_split`]; dropping it shuts the write direction down.")]
+        pub type OwnedWriteHalf = $crate::split::OwnedWriteHalf<$ty>;
+        #[doc = concat!("Halves of two different [`", stringify!($ty),
+                    "`]s given to `reunite`.")]
+        pub type ReuniteError = $crate::split::ReuniteError<$ty>;
     };
 }
-
-async_write_impl!(impl<S: SplitStream> futures_io::AsyncWrite for WriteHalf<'_, S>);
-async_write_impl!(impl<S: SplitStream> futures_io::AsyncWrite for OwnedWriteHalf<S>);

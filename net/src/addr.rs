@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 /// blocking pool so the loop keeps running. This trait is sealed.
 ///
 /// ```
-/// use corio_net::net::lookup_host;
+/// use corio_net::lookup_host;
 /// corio_runtime::run(async {
 ///     let addrs: Vec<_> = lookup_host("127.0.0.1:8080").await.unwrap().collect();
 ///     assert_eq!(addrs, ["127.0.0.1:8080".parse().unwrap()]);
@@ -144,7 +144,7 @@ impl<T: ToSocketAddrsPriv + ?Sized> ToSocketAddrsPriv for &T {
 /// without blocking the loop: host names are looked up on the blocking pool.
 ///
 /// ```
-/// use corio_net::net::lookup_host;
+/// use corio_net::lookup_host;
 /// corio_runtime::run(async {
 ///     for addr in lookup_host(("127.0.0.1", 0)).await.unwrap() {
 ///         assert!(addr.ip().is_loopback());

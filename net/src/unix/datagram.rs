@@ -1,20 +1,18 @@
 //! `UnixDatagram`: Unix-domain datagram sockets on the event loop.
 
-use std::fmt;
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
 
 use corio_runtime::io::Async;
 
-use crate::net::addr::with_context;
+use crate::addr::with_context;
 
 /// A Unix-domain datagram socket. Methods take `&self`; one task at a time may wait to
 /// receive and one to send.
 ///
 /// ```
-/// use corio_net::net::UnixDatagram;
+/// use corio_net::UnixDatagram;
 /// corio_runtime::run(async {
 ///     let (a, b) = UnixDatagram::pair().unwrap();
 ///     a.send(b"one message").await.unwrap();
@@ -37,7 +35,7 @@ impl UnixDatagram {
     /// Bind a socket file at `path`.
     ///
     /// ```
-    /// use corio_net::net::UnixDatagram;
+    /// use corio_net::UnixDatagram;
     /// corio_runtime::run(async {
     ///     let path = std::env::temp_dir().join(format!("corio-doc-db-{}.sock", std::process::id()));
     ///     let _ = std::fs::remove_file(&path);
@@ -57,7 +55,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let socket = corio_net::net::UnixDatagram::unbound().unwrap();
+    ///     let socket = corio_net::UnixDatagram::unbound().unwrap();
     ///     assert!(socket.local_addr().unwrap().is_unnamed());
     /// });
     /// ```
@@ -69,7 +67,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let (a, b) = corio_net::net::UnixDatagram::pair().unwrap();
+    ///     let (a, b) = corio_net::UnixDatagram::pair().unwrap();
     ///     a.send(b"x").await.unwrap();
     ///     assert_eq!(b.recv(&mut [0u8; 4]).await.unwrap(), 1);
     /// });
@@ -84,7 +82,7 @@ impl UnixDatagram {
     /// ```
     /// corio_runtime::run(async {
     ///     let (a, _b) = std::os::unix::net::UnixDatagram::pair().unwrap();
-    ///     let a = corio_net::net::UnixDatagram::from_std(a).unwrap();
+    ///     let a = corio_net::UnixDatagram::from_std(a).unwrap();
     ///     assert!(a.peer_addr().is_ok());
     /// });
     /// ```
@@ -96,7 +94,7 @@ impl UnixDatagram {
     /// Set the default peer for `send`/`recv`.
     ///
     /// ```
-    /// use corio_net::net::UnixDatagram;
+    /// use corio_net::UnixDatagram;
     /// corio_runtime::run(async {
     ///     let path = std::env::temp_dir().join(format!("corio-doc-dc-{}.sock", std::process::id()));
     ///     let _ = std::fs::remove_file(&path);
@@ -120,7 +118,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::net::UnixDatagram::pair().unwrap();
+    ///     let (a, _b) = corio_net::UnixDatagram::pair().unwrap();
     ///     assert!(a.local_addr().unwrap().is_unnamed());
     /// });
     /// ```
@@ -132,7 +130,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::net::UnixDatagram::pair().unwrap();
+    ///     let (a, _b) = corio_net::UnixDatagram::pair().unwrap();
     ///     assert!(a.peer_addr().is_ok());
     /// });
     /// ```
@@ -143,7 +141,7 @@ impl UnixDatagram {
     /// Send one datagram to the socket bound at `path`.
     ///
     /// ```
-    /// use corio_net::net::UnixDatagram;
+    /// use corio_net::UnixDatagram;
     /// corio_runtime::run(async {
     ///     let path = std::env::temp_dir().join(format!("corio-doc-ds-{}.sock", std::process::id()));
     ///     let _ = std::fs::remove_file(&path);
@@ -165,7 +163,7 @@ impl UnixDatagram {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let (a, b) = corio_net::net::UnixDatagram::pair().unwrap();
+    ///     let (a, b) = corio_net::UnixDatagram::pair().unwrap();
     ///     a.send(b"hey").await.unwrap();
     ///     let mut buf = [0u8; 8];
     ///     let (n, _from) = b.recv_from(&mut buf).await.unwrap();
@@ -175,121 +173,12 @@ impl UnixDatagram {
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         self.io.read_with(|s| s.recv_from(buf)).await
     }
-
-    /// Send one datagram to the connected peer.
-    ///
-    /// ```
-    /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::net::UnixDatagram::pair().unwrap();
-    ///     assert_eq!(a.send(b"x").await.unwrap(), 1);
-    /// });
-    /// ```
-    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.io.write_with(|s| s.send(buf)).await
-    }
-
-    /// Receive one datagram from the connected peer.
-    ///
-    /// ```
-    /// corio_runtime::run(async {
-    ///     let (a, b) = corio_net::net::UnixDatagram::pair().unwrap();
-    ///     a.send(b"x").await.unwrap();
-    ///     assert_eq!(b.recv(&mut [0u8; 4]).await.unwrap(), 1);
-    /// });
-    /// ```
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.io.read_with(|s| s.recv(buf)).await
-    }
-
-    /// Wait until a datagram can be received (may be spurious).
-    ///
-    /// ```
-    /// corio_runtime::run(async {
-    ///     let (a, b) = corio_net::net::UnixDatagram::pair().unwrap();
-    ///     a.send(b"x").await.unwrap();
-    ///     b.readable().await.unwrap();
-    /// });
-    /// ```
-    pub async fn readable(&self) -> io::Result<()> {
-        self.io.readable().await
-    }
-
-    /// Wait until a datagram can be sent.
-    ///
-    /// ```
-    /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::net::UnixDatagram::pair().unwrap();
-    ///     a.writable().await.unwrap();
-    /// });
-    /// ```
-    pub async fn writable(&self) -> io::Result<()> {
-        self.io.writable().await
-    }
-
-    /// Receive from the connected peer now, or fail with `WouldBlock`.
-    ///
-    /// ```
-    /// corio_runtime::run(async {
-    ///     let (_a, b) = corio_net::net::UnixDatagram::pair().unwrap();
-    ///     let err = b.try_recv(&mut [0u8; 4]).unwrap_err();
-    ///     assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
-    /// });
-    /// ```
-    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let result = self.io.get_ref().recv(buf);
-        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-            self.io.clear_readable();
-        }
-        result
-    }
-
-    /// Send to the connected peer now, or fail with `WouldBlock`.
-    ///
-    /// ```
-    /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::net::UnixDatagram::pair().unwrap();
-    ///     assert_eq!(a.try_send(b"x").unwrap(), 1);
-    /// });
-    /// ```
-    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        let result = self.io.get_ref().send(buf);
-        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
-            self.io.clear_writable();
-        }
-        result
-    }
-
-    /// Take the pending socket error (`SO_ERROR`), if any.
-    ///
-    /// ```
-    /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::net::UnixDatagram::pair().unwrap();
-    ///     assert!(a.take_error().unwrap().is_none());
-    /// });
-    /// ```
-    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        self.io.get_ref().take_error()
-    }
 }
 
-impl fmt::Debug for UnixDatagram {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UnixDatagram")
-            .field("local_addr", &self.local_addr().ok())
-            .field("peer_addr", &self.peer_addr().ok())
-            .field("fd", &self.as_raw_fd())
-            .finish()
-    }
-}
-
-impl AsRawFd for UnixDatagram {
-    fn as_raw_fd(&self) -> RawFd {
-        self.io.as_raw_fd()
-    }
-}
-
-impl AsFd for UnixDatagram {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.io.get_ref().as_fd()
-    }
-}
+datagram_common!(
+    UnixDatagram,
+    mio::net::UnixDatagram,
+    "use corio_net::UnixDatagram;
+let (s, peer) = UnixDatagram::pair().unwrap();
+"
+);

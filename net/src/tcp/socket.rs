@@ -1,23 +1,21 @@
 //! `TcpSocket`: a TCP socket not yet listening or connected, for options that must be set
 //! before `bind`/`listen`/`connect` (reuseaddr, reuseport, buffer sizes, backlog).
 
-use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::time::Duration;
 
 use corio_runtime::io::Async;
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::{Domain, Protocol, SockAddr, Socket};
 
 use super::{TcpListener, TcpStream};
-use crate::net::addr::with_context;
+use crate::addr::with_context;
 use crate::sys;
 
 /// A TCP socket before `listen` or `connect`, created non-blocking and close-on-exec.
 ///
 /// ```
-/// use corio_net::net::TcpSocket;
+/// use corio_net::TcpSocket;
 /// corio_runtime::run(async {
 ///     let socket = TcpSocket::new_v4().unwrap();
 ///     socket.set_reuseaddr(true).unwrap();
@@ -33,27 +31,14 @@ pub struct TcpSocket {
 
 impl TcpSocket {
     fn new(domain: Domain) -> io::Result<TcpSocket> {
-        let ty = Type::STREAM;
-        #[cfg(any(
-            target_os = "linux",
-            target_os = "android",
-            target_os = "freebsd",
-            target_os = "netbsd",
-            target_os = "openbsd",
-            target_os = "dragonfly",
-            target_os = "illumos"
-        ))]
-        let ty = ty.nonblocking();
-        let inner = Socket::new(domain, ty, Some(Protocol::TCP))?;
-        inner.set_nonblocking(true)?;
-        sys::no_sigpipe(inner.as_fd())?;
+        let inner = sys::stream_socket(domain, Some(Protocol::TCP))?;
         Ok(TcpSocket { inner })
     }
 
     /// A new IPv4 TCP socket.
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// ```
     pub fn new_v4() -> io::Result<TcpSocket> {
         TcpSocket::new(Domain::IPV4)
@@ -63,7 +48,7 @@ impl TcpSocket {
     ///
     /// ```
     /// // Fails only where the OS has no IPv6 at all.
-    /// if let Ok(socket) = corio_net::net::TcpSocket::new_v6() {
+    /// if let Ok(socket) = corio_net::TcpSocket::new_v6() {
     ///     drop(socket);
     /// }
     /// ```
@@ -82,7 +67,7 @@ impl TcpSocket {
     /// Allow binding an address in `TIME_WAIT` (`SO_REUSEADDR`). `TcpListener::bind` sets it.
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.set_reuseaddr(true).unwrap();
     /// assert!(socket.reuseaddr().unwrap());
     /// ```
@@ -93,41 +78,41 @@ impl TcpSocket {
     /// Whether `SO_REUSEADDR` is set.
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// assert!(!socket.reuseaddr().unwrap());
     /// ```
     pub fn reuseaddr(&self) -> io::Result<bool> {
         self.inner.reuse_address()
     }
 
-    /// Let several sockets bind the same address and port (`SO_REUSEPORT`); the kernel
-    /// spreads incoming connections among their listeners (one loop per core).
-    ///
-    /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
-    /// socket.set_reuseport(true).unwrap();
-    /// assert!(socket.reuseport().unwrap());
-    /// ```
-    #[cfg(not(any(target_os = "solaris", target_os = "illumos")))]
-    pub fn set_reuseport(&self, reuse: bool) -> io::Result<()> {
-        self.inner.set_reuse_port(reuse)
-    }
+    cfg_reuseport! {
+        /// Let several sockets bind the same address and port (`SO_REUSEPORT`); the kernel
+        /// spreads incoming connections among their listeners (one loop per core).
+        ///
+        /// ```
+        /// let socket = corio_net::TcpSocket::new_v4().unwrap();
+        /// socket.set_reuseport(true).unwrap();
+        /// assert!(socket.reuseport().unwrap());
+        /// ```
+        pub fn set_reuseport(&self, reuse: bool) -> io::Result<()> {
+            self.inner.set_reuse_port(reuse)
+        }
 
-    /// Whether `SO_REUSEPORT` is set.
-    ///
-    /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
-    /// assert!(!socket.reuseport().unwrap());
-    /// ```
-    #[cfg(not(any(target_os = "solaris", target_os = "illumos")))]
-    pub fn reuseport(&self) -> io::Result<bool> {
-        self.inner.reuse_port()
+        /// Whether `SO_REUSEPORT` is set.
+        ///
+        /// ```
+        /// let socket = corio_net::TcpSocket::new_v4().unwrap();
+        /// assert!(!socket.reuseport().unwrap());
+        /// ```
+        pub fn reuseport(&self) -> io::Result<bool> {
+            self.inner.reuse_port()
+        }
     }
 
     /// Ask for a send buffer of `size` bytes (`SO_SNDBUF`; Linux doubles it for bookkeeping).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.set_send_buffer_size(32 * 1024).unwrap();
     /// assert!(socket.send_buffer_size().unwrap() >= 32 * 1024);
     /// ```
@@ -138,7 +123,7 @@ impl TcpSocket {
     /// The send buffer size (`SO_SNDBUF`).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// assert!(socket.send_buffer_size().unwrap() > 0);
     /// ```
     pub fn send_buffer_size(&self) -> io::Result<u32> {
@@ -148,7 +133,7 @@ impl TcpSocket {
     /// Ask for a receive buffer of `size` bytes (`SO_RCVBUF`).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.set_recv_buffer_size(32 * 1024).unwrap();
     /// assert!(socket.recv_buffer_size().unwrap() >= 32 * 1024);
     /// ```
@@ -159,7 +144,7 @@ impl TcpSocket {
     /// The receive buffer size (`SO_RCVBUF`).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// assert!(socket.recv_buffer_size().unwrap() > 0);
     /// ```
     pub fn recv_buffer_size(&self) -> io::Result<u32> {
@@ -169,7 +154,7 @@ impl TcpSocket {
     /// Turn Nagle's algorithm off before connecting (`TCP_NODELAY`).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.set_nodelay(true).unwrap();
     /// assert!(socket.nodelay().unwrap());
     /// ```
@@ -180,7 +165,7 @@ impl TcpSocket {
     /// Whether `TCP_NODELAY` is set.
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// assert!(!socket.nodelay().unwrap());
     /// ```
     pub fn nodelay(&self) -> io::Result<bool> {
@@ -190,7 +175,7 @@ impl TcpSocket {
     /// Turn keep-alive probes on or off (`SO_KEEPALIVE`).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.set_keepalive(true).unwrap();
     /// assert!(socket.keepalive().unwrap());
     /// ```
@@ -201,7 +186,7 @@ impl TcpSocket {
     /// Whether `SO_KEEPALIVE` is set.
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// assert!(!socket.keepalive().unwrap());
     /// ```
     pub fn keepalive(&self) -> io::Result<bool> {
@@ -211,7 +196,7 @@ impl TcpSocket {
     /// Set `SO_LINGER` (`Some(Duration::ZERO)`: close sends RST).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.set_linger(Some(std::time::Duration::from_secs(1))).unwrap();
     /// ```
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
@@ -221,7 +206,7 @@ impl TcpSocket {
     /// Bind to `addr` (port 0: the OS picks one).
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     /// assert_ne!(socket.local_addr().unwrap().port(), 0);
     /// ```
@@ -234,7 +219,7 @@ impl TcpSocket {
     /// The address the socket is bound to.
     ///
     /// ```
-    /// let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    /// let socket = corio_net::TcpSocket::new_v4().unwrap();
     /// socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     /// assert!(socket.local_addr().unwrap().ip().is_loopback());
     /// ```
@@ -253,7 +238,7 @@ impl TcpSocket {
     ///
     /// ```
     /// corio_runtime::run(async {
-    ///     let socket = corio_net::net::TcpSocket::new_v4().unwrap();
+    ///     let socket = corio_net::TcpSocket::new_v4().unwrap();
     ///     socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
     ///     let listener = socket.listen(1024).unwrap();
     ///     assert!(listener.local_addr().is_ok());
@@ -272,7 +257,7 @@ impl TcpSocket {
     /// [`corio_runtime::time::timeout`] for a connect timeout.
     ///
     /// ```
-    /// use corio_net::net::{TcpListener, TcpSocket};
+    /// use corio_net::{TcpListener, TcpSocket};
     /// corio_runtime::run(async {
     ///     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     ///     let socket = TcpSocket::new_v4().unwrap();
@@ -307,23 +292,4 @@ fn clamp_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
-impl fmt::Debug for TcpSocket {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpSocket")
-            .field("local_addr", &self.local_addr().ok())
-            .field("fd", &self.as_raw_fd())
-            .finish()
-    }
-}
-
-impl AsRawFd for TcpSocket {
-    fn as_raw_fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
-    }
-}
-
-impl AsFd for TcpSocket {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.inner.as_fd()
-    }
-}
+socket_traits!(TcpSocket, [local_addr], inner);
