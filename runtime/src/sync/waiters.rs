@@ -17,6 +17,7 @@
 //! Wakers are taken out of the list and woken by the caller *after* it has released its
 //! `RefCell` borrow, so a waker that runs code inline cannot re-enter a borrowed primitive.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::task::Waker;
@@ -159,6 +160,30 @@ impl<T> WaiterList<T> {
             self.nodes = Slab::new();
         }
         data
+    }
+}
+
+/// Grant the `n` oldest waiters (fewer if fewer wait), one borrow at a time: unlink each,
+/// let `grant` record what it was given in its data, and wake it once the borrow is released
+/// (so a waker that runs code inline cannot re-enter a borrowed primitive). Callers count
+/// `n` before the first wake: a woken task that waits again is not granted twice.
+pub(crate) fn grant_front<T>(
+    waiters: &RefCell<WaiterList<T>>,
+    n: usize,
+    mut grant: impl FnMut(&mut T),
+) {
+    for _ in 0..n {
+        let waker = {
+            let mut list = waiters.borrow_mut();
+            let Some(key) = list.pop_front() else {
+                return;
+            };
+            grant(list.data_mut(key));
+            list.take_waker(key)
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 }
 
