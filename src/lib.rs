@@ -24,6 +24,6 @@
 
 pub use corio_macros::{main, test};
 pub use corio_net::{net, process, signal};
-pub use corio_runtime::{io, sync, task, task_local, time};
+pub use corio_runtime::{io, shard, sync, task, task_local, time};
 pub use corio_runtime::{metrics, RuntimeMetrics, SlowPoll};
 pub use corio_runtime::{run, spawn, spawn_blocking, Builder, Runtime};

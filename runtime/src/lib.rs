@@ -59,6 +59,7 @@ mod metrics;
 mod reactor;
 mod remote;
 mod rng;
+pub mod shard;
 pub mod sync;
 pub mod task;
 #[cfg(feature = "testing")]

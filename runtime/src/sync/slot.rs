@@ -23,18 +23,21 @@
 //! The uncontended fast paths never create a slot entry: a future that completes on its
 //! first poll only holds an empty `WaiterSlot` (its `Drop` is one test).
 
+use std::marker::PhantomData;
 use std::task::{Poll, Waker};
 
-use super::waiters::WaiterList;
+use super::waiters::{LocalOnly, WaiterList};
 
 /// A primitive's side of the protocol, implemented on a `Copy` handle (`&Lock`, or a small
-/// wrapper naming one of a queue's lists) that a [`WaiterSlot`] keeps for its `Drop`.
-pub(crate) trait WaiterHost: Copy {
+/// wrapper naming one of a queue's lists) that a [`WaiterSlot`] keeps for its `Drop`. `Th`
+/// is the list's thread marker (see `waiters`): the loop-local primitives leave it at its
+/// default; the shard channel's list is `CrossThread`.
+pub(crate) trait WaiterHost<Th = LocalOnly>: Copy {
     /// What each waiter's node holds: the request, then what was granted to it.
     type Data;
 
     /// Run `f` on the waiter list, borrowed (the only borrow in force while `f` runs).
-    fn with_waiters<R>(self, f: impl FnOnce(&mut WaiterList<Self::Data>) -> R) -> R;
+    fn with_waiters<R>(self, f: impl FnOnce(&mut WaiterList<Self::Data, Th>) -> R) -> R;
 
     /// A waiter was granted something (unlinked, `data` as the granter left it) but was
     /// dropped before it saw it: pass the grant on. Called with no borrow held.
@@ -62,17 +65,22 @@ pub(crate) trait WaiterHost: Copy {
 }
 
 /// One pending future's place in its primitive's waiter list (see the module docs).
-pub(crate) struct WaiterSlot<H: WaiterHost> {
+pub(crate) struct WaiterSlot<H: WaiterHost<Th>, Th = LocalOnly> {
     host: H,
     /// `Some` from `register` until the outcome was observed (or the slot released).
     key: Option<usize>,
+    _thread: PhantomData<Th>,
 }
 
-impl<H: WaiterHost> WaiterSlot<H> {
+impl<H: WaiterHost<Th>, Th> WaiterSlot<H, Th> {
     /// A slot not in any list yet.
     #[inline]
     pub(crate) const fn new(host: H) -> Self {
-        WaiterSlot { host, key: None }
+        WaiterSlot {
+            host,
+            key: None,
+            _thread: PhantomData,
+        }
     }
 
     /// The primitive this slot belongs to.
@@ -98,7 +106,7 @@ impl<H: WaiterHost> WaiterSlot<H> {
     #[inline]
     pub(crate) fn register(
         &mut self,
-        list: &mut WaiterList<H::Data>,
+        list: &mut WaiterList<H::Data, Th>,
         data: H::Data,
         waker: &Waker,
     ) {
@@ -112,7 +120,7 @@ impl<H: WaiterHost> WaiterSlot<H> {
     #[inline]
     pub(crate) fn poll_granted(
         &mut self,
-        list: &mut WaiterList<H::Data>,
+        list: &mut WaiterList<H::Data, Th>,
         waker: &Waker,
     ) -> Poll<H::Data> {
         let key = self
@@ -128,7 +136,7 @@ impl<H: WaiterHost> WaiterSlot<H> {
 
     /// Refresh the waker of a registered slot (for lists with their own grant rule).
     #[inline]
-    pub(crate) fn set_waker(&self, list: &mut WaiterList<H::Data>, waker: &Waker) {
+    pub(crate) fn set_waker(&self, list: &mut WaiterList<H::Data, Th>, waker: &Waker) {
         if let Some(key) = self.key {
             list.set_waker(key, waker);
         }
@@ -137,12 +145,12 @@ impl<H: WaiterHost> WaiterSlot<H> {
     /// Free the place with nothing handed on: the owner has observed its outcome by the
     /// list's own rule. Returns the data.
     #[inline]
-    pub(crate) fn release(&mut self, list: &mut WaiterList<H::Data>) -> Option<H::Data> {
+    pub(crate) fn release(&mut self, list: &mut WaiterList<H::Data, Th>) -> Option<H::Data> {
         self.key.take().map(|key| list.remove(key))
     }
 }
 
-impl<H: WaiterHost> Drop for WaiterSlot<H> {
+impl<H: WaiterHost<Th>, Th> Drop for WaiterSlot<H, Th> {
     #[inline]
     fn drop(&mut self) {
         // Inlined fast path: a future that completed (or never waited) holds no place.
