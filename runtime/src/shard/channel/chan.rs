@@ -6,13 +6,18 @@
 //! (a `VecDeque` swap: no copy, no allocation once warm), so the lock is taken once per
 //! burst on the receiving side, not once per item.
 //!
-//! Room in a bounded channel is counted in `len`: items queued, in the receiver's batch, or
-//! reserved for a sender that was granted a slot and has not inserted yet. Senders raise it
-//! under the lock; the receiver lowers it for each item it hands out without the lock. A
+//! Room in a bounded channel is counted as `sent - received`: `Inner::sent` counts slots
+//! taken by senders (items queued, in the receiver's batch, or reserved for a sender that
+//! was granted a slot and has not inserted yet), raised under the lock; `Chan::received`
+//! counts slots the receiver gave back, raised without the lock in steps of `release_step`
+//! items handed out (an eighth of the capacity) and whenever its batch runs dry. So a send
+//! does no atomic read-modify-write besides the lock (it only reads `received`, a line that
+//! changes once per step), a producer that keeps the channel full is woken once per step,
+//! not once per item, and no slot stays held while the receiver waits. A
 //! sender that finds no room parks in `waiting` (FIFO; the sync primitives' waiter-slot
-//! protocol), and a freed slot is *granted* to the oldest one — `len` stays up, the slot is
-//! now reserved for it — so a newcomer can never overtake a waiting sender. The receiver
-//! takes the lock to grant only when `has_waiters` says somebody waits: see `release_slot`
+//! protocol), and a freed slot is *granted* to the oldest one — `sent` stays up, the slot
+//! is now reserved for it — so a newcomer can never overtake a waiting sender. The receiver
+//! takes the lock to grant only when `has_waiters` says somebody waits: see `release_slots`
 //! for why that cannot miss a sender parking at the same moment.
 
 use std::collections::VecDeque;
@@ -27,8 +32,10 @@ pub(super) struct Chan<T> {
     inner: Mutex<Inner<T>>,
     /// `None`: unbounded (no slot accounting at all).
     pub(super) capacity: Option<usize>,
-    /// Bounded only: items sent and not yet handed out, plus reserved slots (see above).
-    pub(super) len: AtomicUsize,
+    /// Bounded only: slots the receiver gave back, ever (see above; wraps).
+    received: AtomicUsize,
+    /// How many handed-out items the receiver gives back at once (see above).
+    pub(super) release_step: usize,
     /// Bounded only: `waiting` is not empty (it may say so a little longer than true).
     has_waiters: AtomicBool,
     /// Live `Sender`s.
@@ -45,6 +52,8 @@ pub(super) struct Inner<T> {
     pub(super) no_senders: bool,
     /// Senders waiting for room.
     pub(super) waiting: WaiterList<Grant, CrossThread>,
+    /// Bounded only: slots senders took, ever (see above; wraps).
+    sent: usize,
 }
 
 /// A waiting sender's node. Linked: `Waiting`. Unlinked: `Slot` (a slot is reserved for it)
@@ -90,9 +99,11 @@ impl<T> Chan<T> {
                 closed: false,
                 no_senders: false,
                 waiting: WaiterList::new(),
+                sent: 0,
             }),
             capacity,
-            len: AtomicUsize::new(0),
+            received: AtomicUsize::new(0),
+            release_step: capacity.map_or(usize::MAX, |cap| (cap / 8).max(1)),
             has_waiters: AtomicBool::new(false),
             senders: AtomicUsize::new(1),
         }
@@ -103,20 +114,30 @@ impl<T> Chan<T> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Slots taken and not given back (under the lock). The receiver may give more back
+    /// right after we look, which only adds room.
+    fn occupied(&self, inner: &Inner<T>) -> usize {
+        inner.sent.wrapping_sub(self.received.load(SeqCst))
+    }
+
     /// Is there room for a sender that arrives now (without overtaking a waiting one)?
     /// Call under the lock; takes the slot if so.
-    pub(super) fn take_slot(&self, inner: &Inner<T>) -> bool {
+    #[inline]
+    pub(super) fn take_slot(&self, inner: &mut Inner<T>) -> bool {
         let Some(cap) = self.capacity else {
             return true;
         };
-        // Only senders raise `len`, and they hold the lock: what we read cannot grow behind
-        // our back (the receiver may lower it, which only adds room).
-        if inner.waiting.is_empty() && self.len.load(SeqCst) < cap {
-            self.len.fetch_add(1, SeqCst);
+        if inner.waiting.is_empty() && self.occupied(inner) < cap {
+            inner.sent = inner.sent.wrapping_add(1);
             true
         } else {
             false
         }
+    }
+
+    /// Give back a slot a sender took but will not fill (under the lock).
+    pub(super) fn untake_slot(&self, inner: &mut Inner<T>) {
+        inner.sent = inner.sent.wrapping_sub(1);
     }
 
     /// Queue an item whose slot is accounted for and pick the receiver to wake (under the
@@ -129,8 +150,8 @@ impl<T> Chan<T> {
     /// A sender parked in `waiting` (under the lock): announce it, then look for room once
     /// more — the receiver may have freed a slot without the lock just before.
     pub(super) fn parked(&self, inner: &mut Inner<T>, wake: &mut ToWake) {
-        // SeqCst store, then SeqCst load of `len` in `grant_waiters`: pairs with the
-        // receiver's SeqCst `fetch_sub` then load of `has_waiters` in `release_slot`.
+        // SeqCst store, then SeqCst load of `received` in `grant_waiters`: pairs with the
+        // receiver's SeqCst `fetch_add` then load of `has_waiters` in `release_slots`.
         self.has_waiters.store(true, SeqCst);
         self.grant_waiters(inner, wake);
     }
@@ -138,11 +159,11 @@ impl<T> Chan<T> {
     /// Grant free slots to the oldest waiting senders (under the lock).
     pub(super) fn grant_waiters(&self, inner: &mut Inner<T>, wake: &mut ToWake) {
         let cap = self.capacity.unwrap_or(usize::MAX);
-        while self.len.load(SeqCst) < cap {
+        while self.occupied(inner) < cap {
             let Some(key) = inner.waiting.pop_front() else {
                 break;
             };
-            self.len.fetch_add(1, SeqCst);
+            inner.sent = inner.sent.wrapping_add(1);
             *inner.waiting.data_mut(key) = Grant::Slot;
             wake.push(inner.waiting.take_waker(key));
         }
@@ -151,18 +172,18 @@ impl<T> Chan<T> {
         }
     }
 
-    /// The receiver handed an item out: free its slot, granting it to a waiting sender.
+    /// The receiver handed `n` items out: free their slots, granting them to waiting senders.
     ///
     /// Without the lock in the common case. A sender parking at the same moment cannot be
-    /// missed: it stores `has_waiters` and then reads `len`, we lower `len` and then read
+    /// missed: it stores `has_waiters` and then reads `received`, we raise `received` and then read
     /// `has_waiters` (all SeqCst), so either we see its flag and grant under the lock, or it
-    /// sees the freed slot and takes it itself.
+    /// sees the freed slots and takes one itself.
     #[inline]
-    pub(super) fn release_slot(&self) {
+    pub(super) fn release_slots(&self, n: usize) {
         if self.capacity.is_none() {
             return;
         }
-        self.len.fetch_sub(1, SeqCst);
+        self.received.fetch_add(n, SeqCst);
         if self.has_waiters.load(SeqCst) {
             self.grant_after_release();
         }
@@ -225,7 +246,7 @@ impl<T> WaiterHost<CrossThread> for &Chan<T> {
             let mut wake = ToWake::default();
             {
                 let mut inner = self.lock();
-                self.len.fetch_sub(1, SeqCst);
+                self.untake_slot(&mut inner);
                 self.grant_waiters(&mut inner, &mut wake);
             }
             wake.wake_all();

@@ -29,7 +29,9 @@ pub use receiver::Receiver;
 pub use sender::Sender;
 
 /// A channel holding at most `capacity` items: `send` waits (and `try_send` fails with
-/// `Full`) while it is full. Items in the receiver's batch count until they are received.
+/// `Full`) while it is full. Items count until they are received, and the receiver gives
+/// their room back in steps of `capacity / 8` (or as soon as it has received everything
+/// queued), so a fast producer waiting on a slow receiver is woken once per step.
 ///
 /// # Panics
 /// If `capacity` is 0 (use [`unbounded`] for a channel without a bound).
@@ -83,6 +85,7 @@ fn with_capacity<T>(capacity: Option<usize>) -> (Sender<T>, Receiver<T>) {
     let receiver = Receiver {
         chan: chan.clone(),
         batch: VecDeque::new(),
+        unreleased: 0,
     };
     (Sender { chan }, receiver)
 }

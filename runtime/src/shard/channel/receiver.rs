@@ -37,6 +37,8 @@ pub struct Receiver<T> {
     pub(super) chan: Arc<Chan<T>>,
     /// Items taken from the shared queue and not handed out yet (oldest first).
     pub(super) batch: VecDeque<T>,
+    /// Items handed out whose slots are not given back yet (see `Chan::release_step`).
+    pub(super) unreleased: usize,
 }
 
 impl<T> Receiver<T> {
@@ -111,11 +113,16 @@ impl<T> Receiver<T> {
         std::mem::swap(queue, batch);
     }
 
-    /// Hand out the oldest item of the batch, freeing its slot.
+    /// Hand out the oldest item of the batch; its slot is given back with the step's others,
+    /// or at once if the batch runs dry (so nothing is held back while we wait).
     #[inline]
     fn next_in_batch(&mut self) -> Option<T> {
         let item = self.batch.pop_front()?;
-        self.chan.release_slot();
+        self.unreleased += 1;
+        if self.unreleased >= self.chan.release_step || self.batch.is_empty() {
+            self.chan
+                .release_slots(std::mem::take(&mut self.unreleased));
+        }
         Some(item)
     }
 

@@ -83,7 +83,7 @@ impl<T> Sender<T> {
             if inner.closed {
                 return Err(TrySendError::Closed(item));
             }
-            if !chan.take_slot(&inner) {
+            if !chan.take_slot(&mut inner) {
                 return Err(TrySendError::Full(item));
             }
             chan.push(&mut inner, item)
@@ -227,7 +227,7 @@ impl<T> Sending<'_, T> {
                     Poll::Ready(Grant::Slot) if inner.closed => {
                         // Granted, then closed before we ran: fail like every sender (the
                         // slot is freed; nobody waits for it any more).
-                        chan.len.fetch_sub(1, Ordering::SeqCst);
+                        chan.untake_slot(inner);
                         Poll::Ready(Err(Closed(taken(&mut self.item))))
                     }
                     Poll::Ready(Grant::Slot) => {
