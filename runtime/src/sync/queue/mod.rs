@@ -26,7 +26,8 @@ use std::future::Future;
 pub use storage::{Fifo, Lifo, MinHeap, Storage};
 
 use super::error::{Closed, TaskDoneError, TryGetError, TryPutError};
-use futures::{Get, Join, Put};
+use super::slot::WaiterSlot;
+use futures::{Get, Getters, Join, Joiners, Put, Putters};
 use state::{State, ToWake};
 
 /// A first-in-first-out queue (Python's `queue.Queue`); all methods are on [`GenericQueue`].
@@ -154,9 +155,8 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
     #[allow(clippy::manual_async_fn)]
     pub fn put(&self, item: T) -> impl Future<Output = Result<(), Closed<T>>> + '_ {
         Put {
-            queue: self,
+            slot: WaiterSlot::new(Putters(self)),
             item: Some(item),
-            key: None,
         }
     }
 
@@ -175,8 +175,7 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
     #[allow(clippy::manual_async_fn)]
     pub fn get(&self) -> impl Future<Output = Option<T>> + '_ {
         Get {
-            queue: self,
-            key: None,
+            slot: WaiterSlot::new(Getters(self)),
         }
     }
 
@@ -328,8 +327,7 @@ impl<T, S: Storage<T>> GenericQueue<T, S> {
     /// ```
     pub async fn join(&self) {
         Join {
-            queue: self,
-            key: None,
+            slot: WaiterSlot::new(Joiners(self)),
         }
         .await
     }
