@@ -684,6 +684,17 @@ fn timeout_dropped_at_every_poll_point_leaves_no_timer_behind() {
                         out.is_some()
                     }
                 });
+                // Until the trial parks on the event (a loaded machine may fire the trial's
+                // timer and this sleep's in one turn, and a seeded order may run this task
+                // first), then long enough for a stray timer of the dropped timeout to fire.
+                let parked = async {
+                    while wakes.get() == 0 {
+                        sleep(DEADLINE).await;
+                    }
+                };
+                timeout(STRANDED, parked)
+                    .await
+                    .expect("the trial never parked");
                 sleep(DEADLINE * 3).await;
                 release.set();
                 let completed = timeout(STRANDED, trial).await.unwrap().unwrap();
