@@ -86,8 +86,9 @@ mod stream;
 mod datagram;
 #[macro_use]
 pub mod split;
-
+#[macro_use]
 mod accept;
+
 mod addr;
 pub mod process;
 pub mod signal;
