@@ -154,3 +154,32 @@ impl<L: Listener> fmt::Debug for Incoming<'_, L> {
             .finish()
     }
 }
+
+/// A listener's accept plumbing, for `struct $ty { io: Async<mio listener> }` whose
+/// `accept()` gives `($stream, $addr)`: the polling accept its `accept` and `incoming` share,
+/// and the [`Listener`] impl behind [`Incoming`].
+macro_rules! listener_plumbing {
+    ($ty:ident, $stream:ident, $addr:ty) => {
+        impl $ty {
+            fn poll_accept_with(
+                &self,
+                state: &mut $crate::accept::AcceptState,
+                cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<($stream, $addr)>> {
+                state.poll_accept(&self.io, cx, |l| l.accept(), $stream::from_mio)
+            }
+        }
+
+        impl $crate::accept::Listener for $ty {
+            type Stream = $stream;
+            fn poll_accept_stream(
+                &self,
+                state: &mut $crate::accept::AcceptState,
+                cx: &mut ::std::task::Context<'_>,
+            ) -> ::std::task::Poll<::std::io::Result<$stream>> {
+                self.poll_accept_with(state, cx)
+                    .map_ok(|(stream, _peer)| stream)
+            }
+        }
+    };
+}

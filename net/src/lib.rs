@@ -32,6 +32,11 @@
 //! * Faults are values, not crashes: writes use `MSG_NOSIGNAL` (`SO_NOSIGPIPE` on Apple
 //!   systems), so a closed peer gives `BrokenPipe` and never a SIGPIPE; `accept` backs off on
 //!   a timer when the process runs out of file descriptors or memory.
+//! * Listeners are also streams of connections: [`TcpListener::incoming`] and
+//!   [`UnixListener::incoming`] give an [`Incoming`] (`futures_core::Stream`).
+//! * Many loops (one per core): [`TcpListener::bind_reuseport`] lets each loop bind the same
+//!   port (the kernel spreads connections); `into_std` on streams and listeners takes a socket
+//!   off one loop and `from_std` registers it on another.
 //! * [`process::Command`] spawns children whose piped stdio are async streams;
 //!   [`signal::ctrl_c`], [`signal::terminate`], [`signal::shutdown`] and [`signal::Signal`]
 //!   wait for signals.
@@ -86,8 +91,9 @@ mod stream;
 mod datagram;
 #[macro_use]
 pub mod split;
-
+#[macro_use]
 mod accept;
+
 mod addr;
 pub mod process;
 pub mod signal;

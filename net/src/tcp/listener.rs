@@ -5,10 +5,8 @@ use std::net::SocketAddr;
 
 use corio_runtime::io::Async;
 
-use std::task::{Context, Poll};
-
 use super::{TcpSocket, TcpStream};
-use crate::accept::{self, AcceptState, Incoming};
+use crate::accept::{AcceptState, Incoming};
 use crate::addr::{self, ToSocketAddrs};
 
 /// Default listen backlog of [`TcpListener::bind`] (the kernel caps it at `somaxconn`).
@@ -131,14 +129,6 @@ impl TcpListener {
         std::future::poll_fn(|cx| self.poll_accept_with(&mut state, cx)).await
     }
 
-    fn poll_accept_with(
-        &self,
-        state: &mut AcceptState,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
-        state.poll_accept(&self.io, cx, |l| l.accept(), TcpStream::from_mio)
-    }
-
     /// The connections as a `futures_core::Stream<Item = io::Result<TcpStream>>` (tokio's
     /// `TcpListenerStream`), for `while let Some(conn) = incoming.next().await` with
     /// futures-util's `StreamExt`, or any stream combinator. Cancel-safe and under the
@@ -241,16 +231,6 @@ fn listen_on(socket: TcpSocket, addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(DEFAULT_BACKLOG)
 }
 
-impl accept::Listener for TcpListener {
-    type Stream = TcpStream;
-    fn poll_accept_stream(
-        &self,
-        state: &mut AcceptState,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<TcpStream>> {
-        self.poll_accept_with(state, cx)
-            .map_ok(|(stream, _peer)| stream)
-    }
-}
+listener_plumbing!(TcpListener, TcpStream, SocketAddr);
 
 socket_traits!(TcpListener, [local_addr], io);

@@ -6,10 +6,8 @@ use std::path::Path;
 
 use corio_runtime::io::Async;
 
-use std::task::{Context, Poll};
-
 use super::UnixStream;
-use crate::accept::{self, AcceptState, Incoming};
+use crate::accept::{AcceptState, Incoming};
 use crate::addr::with_context;
 
 /// A Unix-domain socket listening for connections, with the same `accept` fault policy as
@@ -101,14 +99,6 @@ impl UnixListener {
         std::future::poll_fn(|cx| self.poll_accept_with(&mut state, cx)).await
     }
 
-    fn poll_accept_with(
-        &self,
-        state: &mut AcceptState,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<(UnixStream, SocketAddr)>> {
-        state.poll_accept(&self.io, cx, |l| l.accept(), UnixStream::from_mio)
-    }
-
     /// The connections as a `futures_core::Stream<Item = io::Result<UnixStream>>`;
     /// cancel-safe and under the cooperative budget, like [`accept`](Self::accept).
     ///
@@ -169,14 +159,4 @@ impl UnixListener {
 
 socket_traits!(UnixListener, [local_addr], io);
 
-impl accept::Listener for UnixListener {
-    type Stream = UnixStream;
-    fn poll_accept_stream(
-        &self,
-        state: &mut AcceptState,
-        cx: &mut Context<'_>,
-    ) -> Poll<io::Result<UnixStream>> {
-        self.poll_accept_with(state, cx)
-            .map_ok(|(stream, _peer)| stream)
-    }
-}
+listener_plumbing!(UnixListener, UnixStream, SocketAddr);
