@@ -143,3 +143,27 @@ fn join_set_and_runtime_drop_with_live_tasks() {
     drop(rt);
     assert_eq!(drops.get(), 3);
 }
+
+#[test]
+fn foreign_abort_and_remote_spawn_through_the_send_handles() {
+    let rt = Runtime::new().unwrap();
+    rt.block_on(async {
+        // An AbortHandle used and dropped on another thread (a SendTask reference).
+        let h = spawn(std::future::pending::<()>());
+        let abort = h.abort_handle();
+        std::thread::spawn(move || abort.abort()).join().unwrap();
+        assert!(h.await.unwrap_err().is_cancelled());
+        // A remote spawn from another thread; its !Send future is built here.
+        let handle = crate::Handle::current();
+        let remote = std::thread::spawn(move || {
+            handle.spawn(|| async {
+                let local = Rc::new(3u32);
+                yield_now().await;
+                *local
+            })
+        })
+        .join()
+        .unwrap();
+        assert_eq!(remote.await.unwrap(), 3);
+    });
+}
