@@ -72,15 +72,15 @@ async fn a_tls_round_trip_over_loopback() {
 
 #[corio::test]
 async fn an_untrusted_certificate_fails_the_handshake() {
-    let (_cert, server_config) = server_config();
     // The client trusts a different self-signed certificate only.
     let (other_cert, _) = server_config();
+    let (_cert, config) = server_config();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     corio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
         // The client aborts the handshake; the server sees an error, not a panic.
-        assert!(TlsAcceptor::from(server_config).accept(tcp).await.is_err());
+        assert!(TlsAcceptor::from(config).accept(tcp).await.is_err());
     });
     let tcp = TcpStream::connect(addr).await.unwrap();
     let name = ServerName::try_from("localhost").unwrap();
