@@ -4,7 +4,8 @@
 //! `GET /` answers `Hello, World!`, anything else `404`. The glue is all in
 //! `corio::compat::hyper`: `HyperIo` (hyper's I/O traits over the `TcpStream`, reading
 //! straight into hyper's buffer), `LocalExecutor` (HTTP/2 streams as corio tasks, no `Send`),
-//! `Timer` (hyper's header-read timeout on corio's wheel) and `GracefulShutdown`.
+//! `Timer` (hyper's header-read timeout on corio's wheel) and `GracefulShutdown`. The service
+//! and the limits are in `service.rs` (corio-bench serves the same file on corio and tokio).
 //!
 //! What one client can hold: a connection whose request head is not complete within 10 s is
 //! closed (hyper's `header_read_timeout`); hyper buffers at most 64 KiB of one HTTP/1.1 head
@@ -19,32 +20,12 @@
 //! Stop:   Ctrl-C or `kill PID`: every connection is told to finish gracefully (HTTP/2 gets a
 //!         GOAWAY, idle HTTP/1.1 connections close), then it prints how many it served.
 
-use std::convert::Infallible;
-use std::time::Duration;
+mod service;
 
-use bytes::Bytes;
 use corio::compat::hyper::{GracefulShutdown, HyperIo, LocalExecutor, Timer};
 use corio::net::TcpListener;
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
 use hyper_util::server::conn::auto;
-
-/// The service: the TechEmpower plaintext answer on `/`, 404 elsewhere.
-async fn hello(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let (status, body) = if req.uri().path() == "/" {
-        (StatusCode::OK, &b"Hello, World!"[..])
-    } else {
-        (StatusCode::NOT_FOUND, &b"not found\n"[..])
-    };
-    let mut resp = Response::new(Full::new(Bytes::from_static(body)));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        hyper::header::CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("text/plain"),
-    );
-    Ok(resp)
-}
+use service::hello;
 
 #[corio::main]
 async fn main() {
@@ -64,12 +45,7 @@ async fn main() {
     );
 
     let mut builder = auto::Builder::new(LocalExecutor);
-    builder
-        .http1()
-        .timer(Timer)
-        .header_read_timeout(Duration::from_secs(10))
-        .max_buf_size(64 * 1024);
-    builder.http2().timer(Timer).max_concurrent_streams(100);
+    service::configure(&mut builder, Timer);
     // The auto builder's connections borrow it, and it lives as long as the program.
     let builder: &'static auto::Builder<LocalExecutor> = Box::leak(Box::new(builder));
     let graceful = GracefulShutdown::new();
