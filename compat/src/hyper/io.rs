@@ -1,6 +1,7 @@
 //! `HyperIo<T>`: hyper 1's `rt::Read` + `rt::Write` over a corio stream (or any futures-io one).
 
 use std::any::Any;
+use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
@@ -12,19 +13,25 @@ use futures_io::{AsyncRead, AsyncWrite};
 use hyper::rt::ReadBufCursor;
 use socket2::SockRef;
 
-/// How many bytes the readiness probe after a drained read may take (see [`read_uninit`]).
-/// Small enough that zeroing it on the stack is noise next to a syscall, big enough for a
-/// typical request head when one is already waiting.
-const PROBE: usize = 512;
+/// Size of the loop-wide scratch buffer each read starts with (see [`read_uninit`]): a typical
+/// request or response head fits, so small messages take one `recv`.
+const SCRATCH_LEN: usize = 2048;
+
+thread_local! {
+    /// Initialized once per thread and shared by every `HyperIo` of the loop (one thread, one
+    /// read at a time), so no connection holds it and no read zero-fills it.
+    static SCRATCH: RefCell<[u8; SCRATCH_LEN]> = const { RefCell::new([0; SCRATCH_LEN]) };
+}
 
 /// hyper 1's I/O traits (`hyper::rt::Read` and `hyper::rt::Write`) over a corio stream: wrap a
 /// connection and hand it to `hyper::server::conn::*::serve_connection` or
 /// `hyper::client::conn::*::handshake`.
 ///
-/// * corio's own [`TcpStream`] and [`UnixStream`] are read straight into hyper's
-///   uninitialized buffer (one `recv` into `&mut [MaybeUninit<u8>]`, no zero-fill), and
-///   report `is_write_vectored() == true`, so hyper hands its head and body over in one
-///   `sendmsg`.
+/// * corio's own [`TcpStream`] and [`UnixStream`] are read without zero-filling hyper's
+///   buffer: one `recv` into a loop-wide scratch buffer for what fits there (a request head;
+///   the bytes that came are copied), the rest of a bulk read straight into hyper's
+///   uninitialized memory (`recv` into `&mut [MaybeUninit<u8>]`). They report
+///   `is_write_vectored() == true`, so hyper hands its head and body over in one `sendmsg`.
 /// * Any other `futures_io::AsyncRead + AsyncWrite` stream (a futures-rustls `TlsStream`, a
 ///   duplex of your own) works through a fallback: futures-io reads take `&mut [u8]`, so the
 ///   buffer is zero-filled first, and writes are flattened by hyper
@@ -48,10 +55,6 @@ const PROBE: usize = 512;
 /// ```
 pub struct HyperIo<T> {
     inner: T,
-    /// The last read came back short (or said `WouldBlock`), so the socket buffer is empty but
-    /// the reactor's read bit is still set: our `recv` does not go through the stream, and only
-    /// the stream's own reads clear that bit. The next read probes with `try_read` first.
-    drained: bool,
     /// Read through the futures-io fallback even for corio's streams (see `zero_filling`).
     force_fallback: bool,
 }
@@ -69,7 +72,6 @@ impl<T> HyperIo<T> {
     pub fn new(inner: T) -> HyperIo<T> {
         HyperIo {
             inner,
-            drained: false,
             force_fallback: false,
         }
     }
@@ -89,7 +91,6 @@ impl<T> HyperIo<T> {
     pub fn zero_filling(inner: T) -> HyperIo<T> {
         HyperIo {
             inner,
-            drained: false,
             force_fallback: true,
         }
     }
@@ -108,8 +109,7 @@ impl<T> HyperIo<T> {
         &self.inner
     }
 
-    /// The wrapped stream, mutably. Reading from it directly is fine: the next hyper read
-    /// probes the socket before trusting its readiness.
+    /// The wrapped stream, mutably.
     ///
     /// ```
     /// # use corio_compat::hyper::HyperIo;
@@ -120,8 +120,6 @@ impl<T> HyperIo<T> {
     /// # });
     /// ```
     pub fn get_mut(&mut self) -> &mut T {
-        // Whatever the caller does may drain the socket: do not trust the read bit afterwards.
-        self.drained = true;
         &mut self.inner
     }
 
@@ -177,18 +175,20 @@ fn is_corio_stream<T: 'static>() -> bool {
     id == std::any::TypeId::of::<TcpStream>() || id == std::any::TypeId::of::<UnixStream>()
 }
 
-/// Read from a corio stream straight into hyper's unfilled, uninitialized buffer.
+/// Read from a corio stream into hyper's unfilled, uninitialized buffer.
 ///
 /// corio's reactor keeps a per-direction "ready" bit that only the stream's own reads clear
-/// (on `WouldBlock` or a short read). Our `recv` bypasses them, so after a short read or a
-/// `WouldBlock` the bit would stay set and `poll_read_ready` would keep saying "ready" — a busy
-/// loop. So the read after such a one first probes with the stream's `try_read` into a small
-/// stack buffer: its `WouldBlock` (or short read) clears the bit, and data that did arrive is
-/// copied over. This costs one `EAGAIN` syscall per drained read that tokio's `poll_read_buf`
-/// avoids; a `poll_read_uninit` (or `clear_read_ready`) on corio-net's streams would remove it.
+/// (on `WouldBlock`, or on a short read: the socket is drained). A `recv` of our own into
+/// uninitialized memory would bypass that, so a drained socket would keep looking ready and
+/// the next read would spend an `EAGAIN` syscall to find out (tokio's `poll_read_buf` spends
+/// none). So each read starts with the stream's `try_read` into a loop-wide scratch buffer
+/// that was initialized once: a short read (the common case: one request head) clears the bit,
+/// and its bytes are copied to hyper — a copy of what arrived, not a zero-fill of hyper's
+/// whole buffer. Only when the scratch fills up (bulk data) does the rest go straight into
+/// hyper's uninitialized memory with `recv`. A `try_read_buf(&mut [MaybeUninit<u8>])` on
+/// corio-net's streams would let all of it go straight there.
 fn read_uninit<S: Readiness>(
     stream: &S,
-    drained: &mut bool,
     cx: &mut Context<'_>,
     buf: &mut ReadBufCursor<'_>,
 ) -> Poll<io::Result<()>> {
@@ -198,43 +198,39 @@ fn read_uninit<S: Readiness>(
     }
     loop {
         ready!(stream.poll_read_ready(cx))?;
-        if *drained {
-            let mut probe = [0u8; PROBE];
-            let take = want.min(PROBE);
-            match stream.try_read(&mut probe[..take]) {
-                Ok(n) => {
-                    // A full probe left the bit set (more may be waiting); a short one cleared it.
-                    *drained = false;
-                    buf.put_slice(&probe[..n]);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    // The bit is clear now: the next `poll_read_ready` parks until an edge.
-                    *drained = false;
-                    continue;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Poll::Ready(Err(e)),
-            }
-        }
-        // SAFETY: `recv` only writes into the slice (it never de-initializes a byte), and we
-        // advance the cursor by exactly the count the kernel reports as written.
-        let dst: &mut [MaybeUninit<u8>] = unsafe { buf.as_mut() };
-        match SockRef::from(stream).recv(dst) {
-            Ok(n) => {
-                // SAFETY: the kernel initialized the first `n` bytes of `dst`.
-                unsafe { buf.advance(n) };
-                corio_runtime::task::charge_bytes(n);
-                if n > 0 && n < want {
-                    *drained = true;
-                }
-                return Poll::Ready(Ok(()));
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => *drained = true,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+        let take = want.min(SCRATCH_LEN);
+        let first = SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let n = stream.try_read(&mut scratch[..take])?;
+            buf.put_slice(&scratch[..n]);
+            Ok::<usize, io::Error>(n)
+        });
+        match first {
+            // EOF, a short read (drained: the bit is clear now), or hyper's buffer is full.
+            Ok(n) if n < take || n == want => return Poll::Ready(Ok(())),
+            Ok(_) => break,
+            // The bit is clear now: the next `poll_read_ready` parks until an edge.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Poll::Ready(Err(e)),
         }
     }
+    // The scratch filled up: more is likely waiting. This `recv` leaves the bit set even when
+    // it comes back short; the next read's `try_read` then clears it.
+    // SAFETY: `recv` only writes into the slice (it never de-initializes a byte), and we
+    // advance the cursor by exactly the count the kernel reports as written.
+    let dst: &mut [MaybeUninit<u8>] = unsafe { buf.as_mut() };
+    match SockRef::from(stream).recv(dst) {
+        Ok(n) => {
+            // SAFETY: the kernel initialized the first `n` bytes of `dst`.
+            unsafe { buf.advance(n) };
+            corio_runtime::task::charge_bytes(n);
+        }
+        // We already have bytes to hand over. `WouldBlock` needs nothing; a real error
+        // (a reset) shows at the next read, as an error or as EOF.
+        Err(_) => {}
+    }
+    Poll::Ready(Ok(()))
 }
 
 /// The futures-io fallback: zero the unfilled part, read into it, advance.
@@ -261,10 +257,10 @@ impl<T: AsyncRead + Unpin + 'static> hyper::rt::Read for HyperIo<T> {
             // A type test on `T`: after monomorphization only one branch is left.
             let any = &this.inner as &dyn Any;
             if let Some(tcp) = any.downcast_ref::<TcpStream>() {
-                return read_uninit(tcp, &mut this.drained, cx, &mut buf);
+                return read_uninit(tcp, cx, &mut buf);
             }
             if let Some(unix) = any.downcast_ref::<UnixStream>() {
-                return read_uninit(unix, &mut this.drained, cx, &mut buf);
+                return read_uninit(unix, cx, &mut buf);
             }
         }
         read_zero_filled(&mut this.inner, cx, &mut buf)
