@@ -24,15 +24,16 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// [`GracefulShutdown::watch_with`].
 ///
 /// ```
-/// use corio_compat::hyper::GracefulConnection;
-/// fn assert_graceful<C: GracefulConnection>() {}
-/// type Svc = hyper::service::ServiceFn<
-///     fn(hyper::Request<hyper::body::Incoming>)
-///         -> std::future::Ready<Result<hyper::Response<String>, std::convert::Infallible>>,
-///     hyper::body::Incoming,
-/// >;
-/// assert_graceful::<hyper::server::conn::http1::Connection<
-///     corio_compat::hyper::HyperIo<corio_net::net::TcpStream>, Svc>>();
+/// use corio_compat::hyper::{GracefulConnection, HyperIo};
+/// fn assert_graceful<C: GracefulConnection>(_: &C) {}
+/// corio_runtime::run(async {
+///     let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+///     let svc = hyper::service::service_fn(|_req| async {
+///         Ok::<_, std::convert::Infallible>(hyper::Response::new(String::new()))
+///     });
+///     let conn = hyper::server::conn::http1::Builder::new().serve_connection(HyperIo::new(a), svc);
+///     assert_graceful(&conn);
+/// });
 /// ```
 pub trait GracefulConnection: Future {
     /// Start the graceful shutdown; the future keeps being polled until it completes.
@@ -159,7 +160,7 @@ impl GracefulShutdown {
     /// # corio_runtime::run(async {
     /// let graceful = GracefulShutdown::new();
     /// // A stand-in connection that ends when asked to.
-    /// let stop = corio_runtime::sync::Event::new();
+    /// let stop = std::rc::Rc::new(corio_runtime::sync::Event::new());
     /// let conn = { let stop = stop.clone(); async move { stop.wait().await } };
     /// corio_runtime::spawn(graceful.watch_with(conn, move |_conn| stop.set()));
     /// graceful.shutdown().await;
