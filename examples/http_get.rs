@@ -18,7 +18,9 @@ use http_body_util::BodyExt;
 #[corio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let url = args.next().unwrap_or_else(|| "http://127.0.0.1:8081/".into());
+    let url = args
+        .next()
+        .unwrap_or_else(|| "http://127.0.0.1:8081/".into());
     let count: u64 = match args.next().map(|n| n.parse()) {
         None => 10,
         Some(Ok(n)) if n > 0 => n,

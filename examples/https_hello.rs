@@ -82,7 +82,11 @@ async fn main() {
         }
     };
     let local = listener.local_addr().unwrap();
-    println!("https_hello: https://localhost:{}/ (certificate: {})", local.port(), cert_path.display());
+    println!(
+        "https_hello: https://localhost:{}/ (certificate: {})",
+        local.port(),
+        cert_path.display()
+    );
     let stop = corio::sync::CancellationToken::new();
     let stopper = stop.clone();
     corio::spawn(async move {

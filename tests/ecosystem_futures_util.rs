@@ -9,7 +9,9 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 
 async fn pair() -> (TcpStream, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
     let (server, _) = listener.accept().await.unwrap();
     (client, server)
 }
@@ -23,7 +25,9 @@ async fn buf_reader_lines_splits_what_was_written() {
                 .await
                 .unwrap();
         }
-        AsyncWriteExt::write_all(&mut client, b"last, no newline").await.unwrap();
+        AsyncWriteExt::write_all(&mut client, b"last, no newline")
+            .await
+            .unwrap();
         AsyncWriteExt::close(&mut client).await.unwrap();
     });
     let lines: Vec<String> = BufReader::new(server)
@@ -61,7 +65,9 @@ async fn copy_echoes_a_megabyte_through_a_server() {
 #[corio::test(start_paused = true)]
 async fn select_picks_the_read_that_is_ready() {
     let (mut client, mut server) = pair().await;
-    AsyncWriteExt::write_all(&mut client, b"ping").await.unwrap();
+    AsyncWriteExt::write_all(&mut client, b"ping")
+        .await
+        .unwrap();
     let mut buf = [0u8; 4];
     let timer = corio::time::sleep(Duration::from_secs(5));
     futures_util::pin_mut!(timer);
@@ -93,16 +99,22 @@ async fn futures_unordered_runs_many_connections_at_once() {
                 let mut buf = [0u8; 8];
                 let n = AsyncReadExt::read(&mut conn, &mut buf).await.unwrap();
                 buf[..n].reverse();
-                AsyncWriteExt::write_all(&mut conn, &buf[..n]).await.unwrap();
+                AsyncWriteExt::write_all(&mut conn, &buf[..n])
+                    .await
+                    .unwrap();
             });
         }
     });
     let mut calls: FuturesUnordered<_> = (0..16u8)
         .map(|i| async move {
             let mut conn = TcpStream::connect(addr).await.unwrap();
-            AsyncWriteExt::write_all(&mut conn, &[i, 100]).await.unwrap();
+            AsyncWriteExt::write_all(&mut conn, &[i, 100])
+                .await
+                .unwrap();
             let mut back = [0u8; 2];
-            AsyncReadExt::read_exact(&mut conn, &mut back).await.unwrap();
+            AsyncReadExt::read_exact(&mut conn, &mut back)
+                .await
+                .unwrap();
             (i, back)
         })
         .collect();

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use corio::net::{TcpListener, TcpStream};
-use futures_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use futures_rustls::rustls::pki_types::{
+    CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName,
+};
 use futures_rustls::rustls::{self, ClientConfig, RootCertStore, ServerConfig};
 use futures_rustls::{TlsAcceptor, TlsConnector};
 use futures_util::io::{AsyncReadExt, AsyncWriteExt};
@@ -67,7 +69,10 @@ async fn a_tls_round_trip_over_loopback() {
     assert_eq!(&reply[..5], b"HELLO");
     assert_eq!(reply.len(), 5 + 200_000);
     assert!(reply[5..].iter().all(|&b| b == b'z'));
-    assert_eq!(server.await.unwrap(), Some(rustls::ProtocolVersion::TLSv1_3));
+    assert_eq!(
+        server.await.unwrap(),
+        Some(rustls::ProtocolVersion::TLSv1_3)
+    );
 }
 
 #[corio::test]

@@ -31,7 +31,9 @@ async fn a_websocket_echo_round_trip() {
         .unwrap();
     assert_eq!(resp.status(), 101);
     ws.send(Message::text("hello over corio")).await.unwrap();
-    ws.send(Message::binary(vec![0u8, 1, 2, 255])).await.unwrap();
+    ws.send(Message::binary(vec![0u8, 1, 2, 255]))
+        .await
+        .unwrap();
     ws.send(Message::Ping(vec![9u8].into())).await.unwrap();
     let big = "x".repeat(300_000);
     ws.send(Message::text(big.clone())).await.unwrap();

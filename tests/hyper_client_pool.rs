@@ -28,7 +28,11 @@ async fn ten_thousand_gets_reuse_one_connection() {
         assert_eq!(body_of(resp).await, format!("GET /n/{i}"));
     }
     assert_eq!(counts.requests.get(), 10_000);
-    assert_eq!(counts.accepts.get(), 1, "every GET after the first reused the connection");
+    assert_eq!(
+        counts.accepts.get(),
+        1,
+        "every GET after the first reused the connection"
+    );
     assert_eq!(client.connections_opened(), 1);
     assert_eq!(client.pooled(), 1);
 }
@@ -38,7 +42,10 @@ async fn pooling_off_opens_a_connection_per_request() {
     let (addr, counts) = http1_server(true).await;
     let client: Client = Client::builder().max_idle_per_host(0).build();
     for _ in 0..5 {
-        let resp = client.get(format!("http://{addr}/").as_str()).await.unwrap();
+        let resp = client
+            .get(format!("http://{addr}/").as_str())
+            .await
+            .unwrap();
         body_of(resp).await;
     }
     assert_eq!(counts.accepts.get(), 5);
@@ -50,7 +57,10 @@ async fn a_server_that_closes_after_each_response_costs_connections_not_errors()
     let (addr, counts) = http1_server(false).await;
     let client = Client::new();
     for i in 0..20 {
-        let resp = client.get(format!("http://{addr}/{i}").as_str()).await.unwrap();
+        let resp = client
+            .get(format!("http://{addr}/{i}").as_str())
+            .await
+            .unwrap();
         assert_eq!(body_of(resp).await, format!("GET /{i}"));
     }
     assert_eq!(counts.accepts.get(), 20);
@@ -108,7 +118,11 @@ async fn concurrent_requests_get_their_own_connections_then_share_them() {
     for _ in 0..20 {
         body_of(client.get(url.as_str()).await.unwrap()).await;
     }
-    assert_eq!(counts.accepts.get(), opened, "sequential requests reused the pool");
+    assert_eq!(
+        counts.accepts.get(),
+        opened,
+        "sequential requests reused the pool"
+    );
 }
 
 #[corio::test]
@@ -125,10 +139,7 @@ async fn host_header_and_origin_form_are_sent() {
             assert!(n > 0 && head.len() < 16 * 1024);
             head.extend_from_slice(&buf[..n]);
         }
-        let reply = format!(
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
-            head.len()
-        );
+        let reply = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", head.len());
         stream.write_all(reply.as_bytes()).await.unwrap();
         stream.write_all(&head).await.unwrap();
     });
@@ -140,18 +151,28 @@ async fn host_header_and_origin_form_are_sent() {
     let head = body_of(resp).await;
     assert!(head.starts_with("GET /p?q=1 HTTP/1.1\r\n"), "{head}");
     assert!(
-        head.to_ascii_lowercase().contains(&format!("host: {addr}\r\n")),
+        head.to_ascii_lowercase()
+            .contains(&format!("host: {addr}\r\n")),
         "{head}"
     );
 }
 
 /// A listener whose accept queue is full: Linux drops further SYNs, so a connect to it
 /// hangs until it is given up (loopback only, nothing is ever accepted).
-fn full_backlog() -> (std::net::SocketAddr, Vec<std::net::TcpStream>, socket2::Socket) {
+fn full_backlog() -> (
+    std::net::SocketAddr,
+    Vec<std::net::TcpStream>,
+    socket2::Socket,
+) {
     use socket2::{Domain, Socket, Type};
     let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
     socket
-        .bind(&"127.0.0.1:0".parse::<std::net::SocketAddr>().unwrap().into())
+        .bind(
+            &"127.0.0.1:0"
+                .parse::<std::net::SocketAddr>()
+                .unwrap()
+                .into(),
+        )
         .unwrap();
     socket.listen(0).unwrap();
     let addr = socket.local_addr().unwrap().as_socket().unwrap();
@@ -224,8 +245,14 @@ async fn bad_uris_and_refused_connects_are_typed_errors() {
         .unwrap()
         .local_addr()
         .unwrap();
-    let err = client.get(format!("http://{addr}/").as_str()).await.unwrap_err();
+    let err = client
+        .get(format!("http://{addr}/").as_str())
+        .await
+        .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Connect, "{err}");
     let source = std::error::Error::source(&err).expect("the io::Error");
-    assert!(source.to_string().to_lowercase().contains("refused"), "{source}");
+    assert!(
+        source.to_string().to_lowercase().contains("refused"),
+        "{source}"
+    );
 }

@@ -12,9 +12,16 @@ use hyper::{Request, Response};
 
 /// Answers after `delay` (paused time in these tests).
 async fn slow(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    let secs: u64 = req.uri().path().trim_start_matches('/').parse().unwrap_or(0);
+    let secs: u64 = req
+        .uri()
+        .path()
+        .trim_start_matches('/')
+        .parse()
+        .unwrap_or(0);
     corio::time::sleep(Duration::from_secs(secs)).await;
-    Ok(Response::new(Full::new(Bytes::from(format!("slept {secs}")))))
+    Ok(Response::new(Full::new(Bytes::from(format!(
+        "slept {secs}"
+    )))))
 }
 
 /// Read from `stream` until EOF (bounded), returning everything.
@@ -49,18 +56,30 @@ async fn an_in_flight_request_finishes_and_idle_connections_close() {
     let mut busy = TcpStream::connect(addr).await.unwrap();
     let mut idle = TcpStream::connect(addr).await.unwrap();
     serve_n(&listener, &graceful, 2).await;
-    busy.write_all(b"GET /5 HTTP/1.1\r\nHost: t\r\n\r\n").await.unwrap();
+    busy.write_all(b"GET /5 HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
     // Let the server read the request before the shutdown starts.
     corio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(graceful.count(), 2);
     let t0 = corio::time::now();
     graceful.shutdown().await;
-    assert!(corio::time::now() - t0 >= Duration::from_secs(3), "waited for the handler");
+    assert!(
+        corio::time::now() - t0 >= Duration::from_secs(3),
+        "waited for the handler"
+    );
     let reply = String::from_utf8(read_to_end(&mut busy).await).unwrap();
     assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
     assert!(reply.ends_with("slept 5"), "{reply}");
-    assert!(reply.to_ascii_lowercase().contains("connection: close"), "{reply}");
-    assert_eq!(read_to_end(&mut idle).await, b"", "the idle connection just closes");
+    assert!(
+        reply.to_ascii_lowercase().contains("connection: close"),
+        "{reply}"
+    );
+    assert_eq!(
+        read_to_end(&mut idle).await,
+        b"",
+        "the idle connection just closes"
+    );
 }
 
 #[corio::test(start_paused = true)]
@@ -73,7 +92,10 @@ async fn a_token_cancelled_on_another_thread_starts_the_shutdown() {
     serve_n(&listener, &graceful, 1).await;
     let wait = corio::spawn(graceful.wait());
     corio::time::sleep(Duration::from_secs(60)).await;
-    assert!(!wait.is_finished(), "no signal yet: the connection stays up");
+    assert!(
+        !wait.is_finished(),
+        "no signal yet: the connection stays up"
+    );
     std::thread::spawn(move || token.cancel()).join().unwrap();
     wait.await.unwrap();
     assert_eq!(read_to_end(&mut client).await, b"");
@@ -102,7 +124,9 @@ async fn http2_connections_get_a_goaway_and_finish_their_streams() {
     graceful.shutdown().await;
     let resp = in_flight.await.unwrap().unwrap();
     assert_eq!(resp.status(), 200);
-    let body = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap();
+    let body = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap();
     assert_eq!(&body.to_bytes()[..], b"slept 4");
 }
 

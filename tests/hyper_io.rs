@@ -43,7 +43,9 @@ where
 
 async fn tcp_pair() -> (TcpStream, TcpStream) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap())
+        .await
+        .unwrap();
     let (server, _) = listener.accept().await.unwrap();
     (client, server)
 }
@@ -54,7 +56,7 @@ async fn a_drained_socket_parks_and_wakes_on_new_data() {
     let mut io = HyperIo::new(stream);
     peer.write_all(b"abc").await.unwrap();
     assert_eq!(read_some(&mut io, 4096).await, b"abc"); // a short read: drained
-    // Nothing more: the read must say Pending (a stale ready bit would spin or return 0).
+                                                        // Nothing more: the read must say Pending (a stale ready bit would spin or return 0).
     assert_eq!(try_read_once(&mut io).await, None);
     assert_eq!(try_read_once(&mut io).await, None);
     let reader = corio::spawn(async move { read_some(&mut io, 4096).await });

@@ -18,8 +18,10 @@ async fn mirror(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infalli
     let mut body = req.into_body().collect().await.unwrap().to_bytes().to_vec();
     body.reverse();
     let mut resp = Response::new(Full::new(Bytes::from(body)));
-    resp.headers_mut().insert("x-method", method.parse().unwrap());
-    resp.headers_mut().insert("x-version", version.parse().unwrap());
+    resp.headers_mut()
+        .insert("x-method", method.parse().unwrap());
+    resp.headers_mut()
+        .insert("x-version", version.parse().unwrap());
     Ok(resp)
 }
 
@@ -88,7 +90,10 @@ async fn h2c_server_and_client_carry_concurrent_streams() {
         let mut sender = sender.clone();
         tasks.push(corio::spawn(async move {
             let body: &'static [u8] = Box::leak(vec![b'a' + i; 1 + i as usize].into_boxed_slice());
-            let resp = sender.send_request(post("http://test/", body)).await.unwrap();
+            let resp = sender
+                .send_request(post("http://test/", body))
+                .await
+                .unwrap();
             assert_eq!(resp.version(), Version::HTTP_2);
             check(resp, "HTTP/2.0", body).await; // a run of one byte reversed is itself
         }));
@@ -120,8 +125,9 @@ async fn the_auto_builder_serves_http1_and_h2c_on_one_port() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     corio::spawn(async move {
-        let builder: &'static _ =
-            Box::leak(Box::new(hyper_util::server::conn::auto::Builder::new(LocalExecutor)));
+        let builder: &'static _ = Box::leak(Box::new(
+            hyper_util::server::conn::auto::Builder::new(LocalExecutor),
+        ));
         for _ in 0..2 {
             let (stream, _) = listener.accept().await.unwrap();
             corio::spawn(
@@ -133,7 +139,12 @@ async fn the_auto_builder_serves_http1_and_h2c_on_one_port() {
     let io = HyperIo::new(TcpStream::connect(addr).await.unwrap());
     let (mut h1, conn) = hyper::client::conn::http1::handshake(io).await.unwrap();
     corio::spawn(conn);
-    check(h1.send_request(post("/", b"one")).await.unwrap(), "HTTP/1.1", b"eno").await;
+    check(
+        h1.send_request(post("/", b"one")).await.unwrap(),
+        "HTTP/1.1",
+        b"eno",
+    )
+    .await;
     // ... and HTTP/2 with prior knowledge, same port.
     let io = HyperIo::new(TcpStream::connect(addr).await.unwrap());
     let (mut h2, conn) = hyper::client::conn::http2::Builder::new(LocalExecutor)
@@ -141,7 +152,12 @@ async fn the_auto_builder_serves_http1_and_h2c_on_one_port() {
         .await
         .unwrap();
     corio::spawn(conn);
-    check(h2.send_request(post("http://test/", b"two")).await.unwrap(), "HTTP/2.0", b"owt").await;
+    check(
+        h2.send_request(post("http://test/", b"two")).await.unwrap(),
+        "HTTP/2.0",
+        b"owt",
+    )
+    .await;
 }
 
 #[corio::test]
@@ -166,5 +182,8 @@ async fn a_large_body_crosses_both_ways() {
     let got = resp.into_body().collect().await.unwrap().to_bytes();
     let want: Vec<u8> = body.into_iter().rev().collect();
     assert_eq!(got.len(), want.len());
-    assert!(got[..] == want[..], "the 2 MB body came back reversed, byte for byte");
+    assert!(
+        got[..] == want[..],
+        "the 2 MB body came back reversed, byte for byte"
+    );
 }

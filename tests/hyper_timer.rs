@@ -35,7 +35,10 @@ async fn a_sleep_polled_on_another_thread_panics_with_a_clear_message() {
     .join();
     let message = panic_message(outcome.expect_err("polling on a foreign thread must panic"));
     assert!(message.contains("polled on"), "{message}");
-    assert!(message.contains("belongs to the corio runtime"), "{message}");
+    assert!(
+        message.contains("belongs to the corio runtime"),
+        "{message}"
+    );
     // The loop's timers are intact: a new sleep still fires.
     corio::time::sleep(Duration::from_millis(1)).await;
 }
@@ -59,7 +62,9 @@ async fn a_sleep_dropped_on_another_thread_panics_and_leaves_the_wheel_alone() {
 fn a_sleep_not_yet_polled_may_move_to_the_loop_that_polls_it() {
     // Made on this plain thread (no runtime, nothing registered), awaited on a loop thread.
     let sleep = Timer.sleep(Duration::from_millis(2));
-    std::thread::spawn(move || corio::run(sleep)).join().unwrap();
+    std::thread::spawn(move || corio::run(sleep))
+        .join()
+        .unwrap();
 }
 
 #[corio::test]
@@ -76,7 +81,9 @@ async fn sleeps_and_now_follow_paused_time() {
     assert_eq!(t0, corio::time::now());
     Timer.sleep(Duration::from_secs(3600)).await;
     assert!(Timer.now() - t0 >= Duration::from_secs(3600));
-    Timer.sleep_until(Timer.now() + Duration::from_secs(5)).await;
+    Timer
+        .sleep_until(Timer.now() + Duration::from_secs(5))
+        .await;
     assert!(Timer.now() - t0 >= Duration::from_secs(3605));
 }
 
@@ -97,6 +104,8 @@ async fn reset_moves_the_deadline_in_place() {
 #[test]
 fn reset_on_another_thread_panics() {
     let rt = corio::Runtime::new().unwrap();
+    // The sleep is handed out of the runtime on purpose, registered and unfinished.
+    #[allow(clippy::async_yields_async)]
     let mut sleep = rt.block_on(async {
         let mut sleep = Timer.sleep(Duration::from_secs(3600));
         assert_eq!(poll_noop(&mut sleep), Poll::Pending);
@@ -125,7 +134,10 @@ async fn hyper_header_read_timeout_runs_on_corio_time() {
     });
     let t0 = corio::time::now();
     let mut client = TcpStream::connect(addr).await.unwrap();
-    client.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").await.unwrap(); // never finished
+    client
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap(); // never finished
     let mut reply = Vec::new();
     let mut buf = [0u8; 512];
     loop {
@@ -136,7 +148,10 @@ async fn hyper_header_read_timeout_runs_on_corio_time() {
     }
     let waited = corio::time::now() - t0;
     assert!(waited >= Duration::from_secs(30), "closed after {waited:?}");
-    assert!(reply.is_empty() || reply.starts_with(b"HTTP/1.1 408"), "{reply:?}");
+    assert!(
+        reply.is_empty() || reply.starts_with(b"HTTP/1.1 408"),
+        "{reply:?}"
+    );
     let result = server.await.unwrap();
     assert!(result.unwrap_err().is_timeout());
 }

@@ -69,13 +69,17 @@ async fn main() {
         };
         let _ = stream.set_nodelay(true);
         served += 1;
-        let conn = builder.serve_connection(HyperIo::new(stream), hyper::service::service_fn(hello));
+        let conn =
+            builder.serve_connection(HyperIo::new(stream), hyper::service::service_fn(hello));
         // hyper-util's connection type is not one `watch` knows: name its shutdown method.
         let watched = graceful.watch_with(conn, |conn| conn.graceful_shutdown());
         drop(corio::spawn(watched));
     }
     drop(listener);
-    println!("hyper_hello: shutting down {} connection(s)", graceful.count());
+    println!(
+        "hyper_hello: shutting down {} connection(s)",
+        graceful.count()
+    );
     graceful.shutdown().await;
     println!("hyper_hello: served {served} connection(s)");
 }

@@ -34,10 +34,7 @@ pub fn serve(listener: std::net::TcpListener, workload: Workload) -> io::Result<
             } else {
                 HyperIo::new(stream)
             };
-            let conn = builder.serve_connection(
-                io,
-                hyper::service::service_fn(service::hello),
-            );
+            let conn = builder.serve_connection(io, hyper::service::service_fn(service::hello));
             // A connection error ends only that connection.
             drop(corio::spawn(async move { drop(conn.await) }));
         }

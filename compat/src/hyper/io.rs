@@ -220,15 +220,12 @@ fn read_uninit<S: Readiness>(
     // SAFETY: `recv` only writes into the slice (it never de-initializes a byte), and we
     // advance the cursor by exactly the count the kernel reports as written.
     let dst: &mut [MaybeUninit<u8>] = unsafe { buf.as_mut() };
-    match SockRef::from(stream).recv(dst) {
-        Ok(n) => {
-            // SAFETY: the kernel initialized the first `n` bytes of `dst`.
-            unsafe { buf.advance(n) };
-            corio_runtime::task::charge_bytes(n);
-        }
-        // We already have bytes to hand over. `WouldBlock` needs nothing; a real error
-        // (a reset) shows at the next read, as an error or as EOF.
-        Err(_) => {}
+    // On an error we still have bytes to hand over: `WouldBlock` needs nothing, and a real
+    // error (a reset) shows at the next read, as an error or as EOF.
+    if let Ok(n) = SockRef::from(stream).recv(dst) {
+        // SAFETY: the kernel initialized the first `n` bytes of `dst`.
+        unsafe { buf.advance(n) };
+        corio_runtime::task::charge_bytes(n);
     }
     Poll::Ready(Ok(()))
 }

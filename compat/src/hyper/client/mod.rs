@@ -290,9 +290,10 @@ fn key_of(uri: &Uri) -> Result<Key, Error> {
             ))
         }
     };
-    let host = uri.host().filter(|h| !h.is_empty()).ok_or_else(|| {
-        Error::new(ErrorKind::InvalidUri, format!("{uri} has no host"))
-    })?;
+    let host = uri
+        .host()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| Error::new(ErrorKind::InvalidUri, format!("{uri} has no host")))?;
     Ok(Key {
         scheme,
         host: host.to_ascii_lowercase(),
@@ -308,8 +309,11 @@ fn to_origin_form<B>(req: &mut Request<B>) -> Result<(), Error> {
         // User info ("user:pass@") is not part of the Host header.
         let host = authority.rsplit('@').next().unwrap_or(authority);
         let value = HeaderValue::from_str(host).map_err(|e| {
-            Error::new(ErrorKind::InvalidUri, "the URI's host is not a valid header value")
-                .with_source(e)
+            Error::new(
+                ErrorKind::InvalidUri,
+                "the URI's host is not a valid header value",
+            )
+            .with_source(e)
         })?;
         req.headers_mut().insert(HOST, value);
     }
