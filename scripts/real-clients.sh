@@ -115,6 +115,37 @@ summary() {
     fi
 }
 
+# wrk_load URL: 3 s of wrk -t1 -c50 against URL, no non-2xx answers allowed; appends a note
+# to the caller's `notes` array (bash locals are visible to the functions a function calls).
+wrk_load() {
+    if ! have wrk; then
+        notes+=("wrk missing")
+        return
+    fi
+    local out rps non2xx
+    out=$(limited 30 wrk -t1 -c50 -d3s "$1" 2>&1)
+    rps=$(printf '%s\n' "$out" | awk '/^Requests\/sec:/ {print $2}')
+    non2xx=$(printf '%s\n' "$out" | awk '/Non-2xx or 3xx responses:/ {print $NF}')
+    check "wrk non-2xx responses" "0" "${non2xx:-0}"
+    if [ -z "$rps" ]; then
+        check "wrk ran" "Requests/sec line" "$out"
+    else
+        local errors
+        errors=$(printf '%s\n' "$out" | grep 'Socket errors' | sed 's/^ *//')
+        notes+=("wrk -t1 -c50 -d3s: $rps req/s${errors:+ ($errors)}")
+    fi
+}
+
+# finish NAME: stop the server and write its summary line from $BAD and the caller's `notes`.
+finish() {
+    stop
+    if [ $BAD -eq 0 ]; then
+        summary "$1" ok "$(joined "${notes[@]}")"
+    else
+        summary "$1" FAIL "$BAD wrong answers; $(joined "${notes[@]}")"
+    fi
+}
+
 LOGDIR=$(mktemp -d)
 log "building the examples (release)"
 # --features hyper: the hyper examples (hyper_hello, https_hello, http_get) need it.
@@ -186,28 +217,8 @@ http_server() {
         exec 3>&-
     fi
     check "malformed request" "HTTP/1.1 400 Bad Request" "${status%$'\r'}"
-    if have wrk; then
-        local out rps non2xx
-        out=$(limited 30 wrk -t1 -c50 -d3s "$url/" 2>&1)
-        rps=$(printf '%s\n' "$out" | awk '/^Requests\/sec:/ {print $2}')
-        non2xx=$(printf '%s\n' "$out" | awk '/Non-2xx or 3xx responses:/ {print $NF}')
-        check "wrk non-2xx responses" "0" "${non2xx:-0}"
-        if [ -z "$rps" ]; then
-            check "wrk ran" "Requests/sec line" "$out"
-        else
-            local errors
-            errors=$(printf '%s\n' "$out" | grep 'Socket errors' | sed 's/^ *//')
-            notes+=("wrk -t1 -c50 -d3s: $rps req/s${errors:+ ($errors)}")
-        fi
-    else
-        notes+=("wrk missing")
-    fi
-    stop
-    if [ $BAD -eq 0 ]; then
-        summary http_hello ok "$(joined "${notes[@]}")"
-    else
-        summary http_hello FAIL "$BAD wrong answers; $(joined "${notes[@]}")"
-    fi
+    wrk_load "$url/"
+    finish http_hello
 }
 
 # ---- mini_redis: redis-cli, redis-benchmark ----
@@ -256,12 +267,7 @@ redis_server() {
     else
         notes+=("redis-benchmark missing")
     fi
-    stop
-    if [ $BAD -eq 0 ]; then
-        summary mini_redis ok "$(joined "${notes[@]}")"
-    else
-        summary mini_redis FAIL "$BAD wrong answers; $(joined "${notes[@]}")"
-    fi
+    finish mini_redis
 }
 
 # ---- chat: two bash /dev/tcp clients ----
@@ -332,26 +338,8 @@ hyper_server() {
     check "http_get connections" "1 connection(s) opened" \
         "$(printf '%s' "$got" | grep -o '[0-9]* connection(s) opened')"
     notes+=("http_get: $(printf '%s' "$got" | sed 's/^http_get: //')")
-    if have wrk; then
-        local out rps non2xx
-        out=$(limited 30 wrk -t1 -c50 -d3s "$url/" 2>&1)
-        rps=$(printf '%s\n' "$out" | awk '/^Requests\/sec:/ {print $2}')
-        non2xx=$(printf '%s\n' "$out" | awk '/Non-2xx or 3xx responses:/ {print $NF}')
-        check "wrk non-2xx responses" "0" "${non2xx:-0}"
-        if [ -z "$rps" ]; then
-            check "wrk ran" "Requests/sec line" "$out"
-        else
-            notes+=("wrk -t1 -c50 -d3s: $rps req/s")
-        fi
-    else
-        notes+=("wrk missing")
-    fi
-    stop
-    if [ $BAD -eq 0 ]; then
-        summary hyper_hello ok "$(joined "${notes[@]}")"
-    else
-        summary hyper_hello FAIL "$BAD wrong answers; $(joined "${notes[@]}")"
-    fi
+    wrk_load "$url/"
+    finish hyper_hello
 }
 
 # ---- https_hello: curl --cacert, openssl s_client ----
@@ -381,12 +369,7 @@ https_server() {
     else
         notes+=("openssl missing")
     fi
-    stop
-    if [ $BAD -eq 0 ]; then
-        summary https_hello ok "$(joined "${notes[@]}")"
-    else
-        summary https_hello FAIL "$BAD wrong answers; $(joined "${notes[@]}")"
-    fi
+    finish https_hello
 }
 
 # ---- ws_echo: curl's upgrade request, a python3 frame round trip ----
@@ -432,12 +415,7 @@ PY
     else
         notes+=("python3 missing")
     fi
-    stop
-    if [ $BAD -eq 0 ]; then
-        summary ws_echo ok "$(joined "${notes[@]}")"
-    else
-        summary ws_echo FAIL "$BAD wrong answers; $(joined "${notes[@]}")"
-    fi
+    finish ws_echo
 }
 
 echo_server
