@@ -89,8 +89,8 @@ pub struct Sleep {
 // touching it. So the `Rc`'s count is only ever changed on its own thread.
 unsafe impl Send for Sleep {}
 
-// SAFETY: through `&Sleep` nothing reaches the `Rc`: the only `&self` methods read the
-// deadline (a plain `Instant`) and whether a timer is registered; polling and resetting need
+// SAFETY: through `&Sleep` nothing reaches the `Rc`: the only `&self` methods (`deadline`,
+// `Debug`) read the deadline (a plain `Instant`) and `owner`; polling and resetting need
 // `&mut` (`Pin<&mut Sleep>`), which excludes any concurrent `&` access.
 unsafe impl Sync for Sleep {}
 
