@@ -256,3 +256,60 @@ async fn bad_uris_and_refused_connects_are_typed_errors() {
         "{source}"
     );
 }
+
+#[corio::test]
+async fn a_request_never_sent_comes_back_as_it_was() {
+    let client = Client::new();
+    // A port nobody listens on (bound, then closed).
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let url = format!("http://{addr}/x?y=1");
+    let req = hyper::Request::post(url.as_str())
+        .header("x-mine", "kept")
+        .body(http_body_util::Full::new(bytes::Bytes::from_static(
+            b"payload",
+        )))
+        .unwrap();
+    let mut failed = client.try_request(req).await.unwrap_err();
+    assert_eq!(failed.error().kind(), ErrorKind::Connect);
+    let back = failed
+        .take_request()
+        .expect("a refused connect sent nothing");
+    assert_eq!(back.uri(), url.as_str(), "the absolute URI is restored");
+    assert_eq!(back.headers()["x-mine"], "kept");
+    assert!(
+        back.headers().get("host").is_none(),
+        "the Host the client added is gone"
+    );
+    let body = back.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"payload");
+
+    let req = hyper::Request::get("ftp://127.0.0.1/f")
+        .body(Default::default())
+        .unwrap();
+    let (error, back) = client.try_request(req).await.unwrap_err().into_parts();
+    assert_eq!(error.kind(), ErrorKind::UnsupportedScheme);
+    assert_eq!(back.unwrap().uri(), "ftp://127.0.0.1/f");
+}
+
+#[corio::test(start_paused = true)]
+async fn a_request_that_timed_out_is_not_handed_back() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    corio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 1024];
+        while stream.read(&mut buf).await.unwrap_or(0) > 0 {}
+    });
+    let client: Client = Client::builder()
+        .request_timeout(Duration::from_secs(5))
+        .build();
+    let req = hyper::Request::get(format!("http://{addr}/").as_str())
+        .body(Default::default())
+        .unwrap();
+    let mut failed = client.try_request(req).await.unwrap_err();
+    assert_eq!(failed.error().kind(), ErrorKind::RequestTimeout);
+    assert!(failed.take_request().is_none(), "it may have been sent");
+}

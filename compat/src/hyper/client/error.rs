@@ -108,3 +108,116 @@ impl StdError for Error {
             .map(|e| e as &(dyn StdError + 'static))
     }
 }
+
+/// A failed [`Client::try_request`](super::Client::try_request): the error, and the request
+/// itself when it was never sent.
+///
+/// ```
+/// use corio_compat::hyper::client::{Client, ErrorKind};
+/// corio_runtime::run(async {
+///     let req = hyper::Request::get("https://127.0.0.1/").body(Default::default()).unwrap();
+///     let failed = Client::new().try_request(req).await.unwrap_err();
+///     let (error, request) = failed.into_parts();
+///     assert_eq!(error.kind(), ErrorKind::UnsupportedScheme);
+///     assert!(request.is_some());
+/// });
+/// ```
+pub struct TryRequestError<B> {
+    error: Error,
+    request: Option<hyper::Request<B>>,
+}
+
+impl<B> TryRequestError<B> {
+    pub(super) fn unsent(error: Error, request: hyper::Request<B>) -> TryRequestError<B> {
+        TryRequestError {
+            error,
+            request: Some(request),
+        }
+    }
+
+    pub(super) fn sent(error: Error) -> TryRequestError<B> {
+        TryRequestError {
+            error,
+            request: None,
+        }
+    }
+
+    /// What went wrong.
+    ///
+    /// ```
+    /// # use corio_compat::hyper::client::{Client, ErrorKind};
+    /// # corio_runtime::run(async {
+    /// let req = hyper::Request::get("/relative").body(Default::default()).unwrap();
+    /// let failed = Client::new().try_request(req).await.unwrap_err();
+    /// assert_eq!(failed.error().kind(), ErrorKind::InvalidUri);
+    /// # });
+    /// ```
+    pub fn error(&self) -> &Error {
+        &self.error
+    }
+
+    /// Take the request back, if it was never sent (`None` once taken, or when it may have
+    /// gone out: a request timeout, a connection that failed mid-request).
+    ///
+    /// ```
+    /// # use corio_compat::hyper::client::Client;
+    /// # corio_runtime::run(async {
+    /// let req = hyper::Request::get("/relative").body(Default::default()).unwrap();
+    /// let mut failed = Client::new().try_request(req).await.unwrap_err();
+    /// assert!(failed.take_request().is_some());
+    /// assert!(failed.take_request().is_none());
+    /// # });
+    /// ```
+    pub fn take_request(&mut self) -> Option<hyper::Request<B>> {
+        self.request.take()
+    }
+
+    /// Just the error.
+    ///
+    /// ```
+    /// # use corio_compat::hyper::client::Client;
+    /// # corio_runtime::run(async {
+    /// let req = hyper::Request::get("/relative").body(Default::default()).unwrap();
+    /// let error = Client::new().try_request(req).await.unwrap_err().into_error();
+    /// assert!(!error.is_timeout());
+    /// # });
+    /// ```
+    pub fn into_error(self) -> Error {
+        self.error
+    }
+
+    /// The error and the request (if it was never sent).
+    ///
+    /// ```
+    /// # use corio_compat::hyper::client::Client;
+    /// # corio_runtime::run(async {
+    /// let req = hyper::Request::get("/relative").body(Default::default()).unwrap();
+    /// let (_error, request) = Client::new().try_request(req).await.unwrap_err().into_parts();
+    /// assert_eq!(request.unwrap().uri(), "/relative");
+    /// # });
+    /// ```
+    pub fn into_parts(self) -> (Error, Option<hyper::Request<B>>) {
+        (self.error, self.request)
+    }
+}
+
+impl<B> fmt::Debug for TryRequestError<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TryRequestError")
+            .field("error", &self.error)
+            .field("request_returned", &self.request.is_some())
+            .finish()
+    }
+}
+
+impl<B> fmt::Display for TryRequestError<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl<B> StdError for TryRequestError<B> {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.error.source()
+    }
+}

@@ -24,7 +24,7 @@ use hyper::header::{HeaderValue, HOST};
 use hyper::{Request, Response, Uri};
 
 pub use builder::ClientBuilder;
-pub use error::{Error, ErrorKind};
+pub use error::{Error, ErrorKind, TryRequestError};
 
 use crate::hyper::HyperIo;
 use builder::Config;
@@ -200,24 +200,51 @@ where
     /// });
     /// ```
     pub async fn request(&self, req: Request<B>) -> Result<Response<Incoming>, Error> {
+        self.try_request(req)
+            .await
+            .map_err(TryRequestError::into_error)
+    }
+
+    /// [`request`](Self::request), but a failure hands the request back when it was never
+    /// sent (a bad URI, a refused or timed-out connect, a pooled connection that closed
+    /// first), with its URI and headers as they were, so it can be retried or reported.
+    ///
+    /// ```
+    /// use corio_compat::hyper::client::{Client, ErrorKind};
+    /// corio_runtime::run(async {
+    ///     let req = hyper::Request::get("http://127.0.0.1:1/x").body(Default::default()).unwrap();
+    ///     let mut failed = Client::new().try_request(req).await.unwrap_err();
+    ///     assert_eq!(failed.error().kind(), ErrorKind::Connect);
+    ///     let back = failed.take_request().expect("never sent");
+    ///     assert_eq!(back.uri(), "http://127.0.0.1:1/x");
+    /// });
+    /// ```
+    pub async fn try_request(
+        &self,
+        req: Request<B>,
+    ) -> Result<Response<Incoming>, TryRequestError<B>> {
         match self.shared.config.request_timeout {
             None => self.send(req).await,
+            // The request is inside the dropped future: it may have gone out, so it is lost.
             Some(limit) => match timeout(limit, self.send(req)).await {
                 Ok(result) => result,
-                Err(_) => Err(Error::new(
+                Err(_) => Err(TryRequestError::sent(Error::new(
                     ErrorKind::RequestTimeout,
                     format!("no response within the request timeout of {limit:?}"),
-                )),
+                ))),
             },
         }
     }
 
-    async fn send(&self, mut req: Request<B>) -> Result<Response<Incoming>, Error> {
-        let key = key_of(req.uri())?;
-        to_origin_form(&mut req)?;
+    async fn send(&self, req: Request<B>) -> Result<Response<Incoming>, TryRequestError<B>> {
+        let key = match key_of(req.uri()) {
+            Ok(key) => key,
+            Err(e) => return Err(TryRequestError::unsent(e, req)),
+        };
+        let mut req = OriginForm::apply(req)?;
         let pool = &self.shared.pool;
         if let Some(mut conn) = pool.checkout(&key) {
-            match conn.try_send_request(req).await {
+            match conn.try_send_request(req.request).await {
                 Ok(resp) => {
                     pool.put(key, conn);
                     return Ok(resp);
@@ -225,15 +252,28 @@ where
                 // The connection closed before the request was written (a server's idle
                 // timeout, say): the request came back unsent, so a new connection may take it.
                 Err(mut e) => match e.take_message() {
-                    Some(unsent) => req = unsent,
-                    None => return Err(http_error(e.into_error())),
+                    Some(unsent) => req.request = unsent,
+                    None => return Err(TryRequestError::sent(http_error(e.into_error()))),
                 },
             }
         }
-        let mut conn = self.connect(&key).await?;
-        let resp = conn.send_request(req).await.map_err(http_error)?;
-        pool.put(key, conn);
-        Ok(resp)
+        let mut conn = match self.connect(&key).await {
+            Ok(conn) => conn,
+            Err(e) => return Err(req.unsent(e)),
+        };
+        match conn.try_send_request(req.request).await {
+            Ok(resp) => {
+                pool.put(key, conn);
+                Ok(resp)
+            }
+            Err(mut e) => match e.take_message() {
+                Some(unsent) => {
+                    req.request = unsent;
+                    Err(req.unsent(http_error(e.into_error())))
+                }
+                None => Err(TryRequestError::sent(http_error(e.into_error()))),
+            },
+        }
     }
 
     async fn connect(&self, key: &Key) -> Result<SendRequest<B>, Error> {
@@ -301,31 +341,62 @@ fn key_of(uri: &Uri) -> Result<Key, Error> {
     })
 }
 
-/// Add `Host` (from the URI's authority, without user info) when missing, and turn the URI
-/// into the origin form an HTTP/1.1 server expects (`/path?query`).
-fn to_origin_form<B>(req: &mut Request<B>) -> Result<(), Error> {
-    if !req.headers().contains_key(HOST) {
-        let authority = req.uri().authority().map(|a| a.as_str()).unwrap_or("");
-        // User info ("user:pass@") is not part of the Host header.
-        let host = authority.rsplit('@').next().unwrap_or(authority);
-        let value = HeaderValue::from_str(host).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidUri,
-                "the URI's host is not a valid header value",
-            )
-            .with_source(e)
-        })?;
-        req.headers_mut().insert(HOST, value);
+/// A request rewritten for the wire, with what it was before, to hand back unsent.
+struct OriginForm<B> {
+    request: Request<B>,
+    original_uri: Uri,
+    added_host: bool,
+}
+
+impl<B> OriginForm<B> {
+    /// Add `Host` (from the URI's authority, without user info) when missing, and turn the
+    /// URI into the origin form an HTTP/1.1 server expects (`/path?query`).
+    // The error carries the request back whole, as hyper's own `try_send_request` does.
+    #[allow(clippy::result_large_err)]
+    fn apply(mut req: Request<B>) -> Result<OriginForm<B>, TryRequestError<B>> {
+        let original_uri = req.uri().clone();
+        let added_host = !req.headers().contains_key(HOST);
+        if added_host {
+            let authority = original_uri.authority().map(|a| a.as_str()).unwrap_or("");
+            // User info ("user:pass@") is not part of the Host header.
+            let host = authority.rsplit('@').next().unwrap_or(authority);
+            match HeaderValue::from_str(host) {
+                Ok(value) => drop(req.headers_mut().insert(HOST, value)),
+                Err(e) => {
+                    let error = Error::new(
+                        ErrorKind::InvalidUri,
+                        "the URI's host is not a valid header value",
+                    );
+                    return Err(TryRequestError::unsent(error.with_source(e), req));
+                }
+            }
+        }
+        let path = original_uri
+            .path_and_query()
+            .map(|pq| pq.as_str())
+            .filter(|p| !p.is_empty())
+            .unwrap_or("/");
+        let mut form = OriginForm {
+            request: req,
+            original_uri: original_uri.clone(),
+            added_host,
+        };
+        match Uri::try_from(path) {
+            Ok(origin) => *form.request.uri_mut() = origin,
+            Err(e) => {
+                let error = Error::new(ErrorKind::InvalidUri, "the URI's path does not parse");
+                return Err(form.unsent(error.with_source(e)));
+            }
+        }
+        Ok(form)
     }
-    let path = req
-        .uri()
-        .path_and_query()
-        .map(|pq| pq.as_str())
-        .filter(|p| !p.is_empty())
-        .unwrap_or("/");
-    let origin = Uri::try_from(path).map_err(|e| {
-        Error::new(ErrorKind::InvalidUri, "the URI's path does not parse").with_source(e)
-    })?;
-    *req.uri_mut() = origin;
-    Ok(())
+
+    /// The failure, with the request restored to what the caller passed in.
+    fn unsent(mut self, error: Error) -> TryRequestError<B> {
+        *self.request.uri_mut() = self.original_uri;
+        if self.added_host {
+            self.request.headers_mut().remove(HOST);
+        }
+        TryRequestError::unsent(error, self.request)
+    }
 }
