@@ -36,6 +36,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 ///
 /// * `get(uri).await` and `request(req).await` return hyper's `Response<Incoming>`; read the
 ///   body to the end (e.g. `http_body_util::BodyExt::collect`) and the connection is reused.
+///   `try_request(req).await` also hands back a request that failed before it was sent.
 /// * Connections are pooled per authority; a request whose pooled connection turns out to be
 ///   closed before the request went out is retried once on a new connection.
 /// * `http://` only (no TLS); a `Host` header is added when the request has none, and the
