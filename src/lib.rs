@@ -23,10 +23,30 @@
 #![deny(missing_docs)]
 
 pub use corio_macros::{main, test};
-pub use corio_net::{net, process, signal};
-pub use corio_runtime::{io, sync, task, task_local, time};
+pub use corio_net::{process, signal};
+
+/// Networking on the event loop: TCP, UDP and Unix-domain sockets (the `corio_net` crate's
+/// sockets; the split halves under [`net::tcp`], [`net::unix`] and [`net::split`]).
+///
+/// ```
+/// use corio::net::UdpSocket;
+/// corio::run(async {
+///     let a = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+///     let b = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+///     a.send_to(b"ping", b.local_addr().unwrap()).await.unwrap();
+///     let mut buf = [0u8; 16];
+///     let (n, from) = b.recv_from(&mut buf).await.unwrap();
+///     assert_eq!((&buf[..n], from), (&b"ping"[..], a.local_addr().unwrap()));
+/// });
+/// ```
+pub mod net {
+    pub use corio_net::{lookup_host, split, tcp, unix, Incoming, ToSocketAddrs};
+    pub use corio_net::{TcpListener, TcpSocket, TcpStream, UdpSocket};
+    pub use corio_net::{UnixDatagram, UnixListener, UnixStream};
+}
+pub use corio_runtime::{io, shard, sync, task, task_local, time};
 pub use corio_runtime::{metrics, RuntimeMetrics, SlowPoll};
-pub use corio_runtime::{run, spawn, spawn_blocking, Builder, Runtime};
+pub use corio_runtime::{run, spawn, spawn_blocking, Builder, Handle, RemoteJoinHandle, Runtime};
 
 /// Glue for crates that need more than futures-io (feature `hyper`).
 ///

@@ -15,7 +15,6 @@ use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::future::{pending, Future};
-use std::panic::resume_unwind;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
@@ -27,80 +26,20 @@ use corio::sync::{
     Barrier, BoundedSemaphore, Condition, Event, GenericQueue, LifoQueue, Lock, PriorityQueue,
     Queue, RLock, Semaphore,
 };
-use corio::task::{yield_now, JoinHandle, JoinSet};
+use corio::task::JoinSet;
 use corio::time::{sleep, timeout};
 use corio_runtime::testing::{cancel_at_each_poll, explore, poll_then_drop, DropPoint, Explore};
 
+mod common;
+use common::cancel::{jitter, turns, until_or_stranded, Others, STRANDED};
+
 /// Seeds per test in the default `cargo test`.
 const SEEDS: u64 = 5;
-/// How long the other tasks of a trial may take to finish before they count as stranded.
-const STRANDED: Duration = Duration::from_secs(5);
 
 /// Give `value` a `'static` lifetime, so guards and permits can move into spawned tasks.
 /// Leaks a few bytes per seed: fine in a test.
 fn leak<T>(value: T) -> &'static T {
     Box::leak(Box::new(value))
-}
-
-/// Yield `n` times.
-async fn turns(n: u64) {
-    for _ in 0..n {
-        yield_now().await;
-    }
-}
-
-/// 0..=3 turns, mixed from a seed, a task and a trial.
-fn jitter(seed: u64, task: u64, point: DropPoint) -> u64 {
-    let step = point.polls() as u64 * 2 + point.is_woken() as u64;
-    let mut x = seed
-        .wrapping_add(1)
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(task.wrapping_mul(0xBF58_476D_1CE4_E5B9))
-        .wrapping_add(step.wrapping_mul(0x94D0_49BB_1331_11EB));
-    x ^= x >> 29;
-    x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 62
-}
-
-/// Yield until `cond` holds; panics (naming `what`) if that takes longer than `STRANDED`.
-async fn until(what: &str, cond: impl Fn() -> bool) {
-    let wait = async {
-        while !cond() {
-            yield_now().await;
-        }
-    };
-    if timeout(STRANDED, wait).await.is_err() {
-        panic!("stranded waiting until {what}");
-    }
-}
-
-/// The other tasks of one trial: lock holders, waiters queued behind the future under test,
-/// producers. Every one of them must finish after each drop.
-#[derive(Default)]
-struct Others(RefCell<Vec<JoinHandle<()>>>);
-
-impl Others {
-    fn spawn(&self, task: impl Future<Output = ()> + 'static) {
-        self.0.borrow_mut().push(corio::spawn(task));
-    }
-
-    /// Wait for every task of the trial, each within `STRANDED`; re-raise their panics.
-    async fn finish(&self, point: DropPoint) {
-        self.finish_within(point, STRANDED).await;
-    }
-
-    async fn finish_within(&self, point: DropPoint, limit: Duration) {
-        let tasks = self.0.take();
-        for task in tasks {
-            match timeout(limit, task).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) if e.is_panic() => resume_unwind(e.into_panic()),
-                Ok(Err(e)) => panic!("dropped {point}: a task of the trial failed: {e}"),
-                Err(_) => panic!(
-                    "dropped {point}: another waiter was stranded (not done within {limit:?})"
-                ),
-            }
-        }
-    }
 }
 
 #[test]
@@ -210,7 +149,7 @@ fn rlock_dropped_at_every_poll_point_passes_the_lock_on() {
                         let outer = holder.lock().await;
                         let inner = holder.lock().await;
                         holding.set(true);
-                        until("ours is about to be polled", || go.get()).await;
+                        until_or_stranded("ours is about to be polled", || go.get()).await;
                         turns(jitter(seed, 0, point)).await;
                         inner.set(inner.get() + 1);
                         drop(inner);
@@ -218,7 +157,7 @@ fn rlock_dropped_at_every_poll_point_passes_the_lock_on() {
                         drop(outer);
                     });
                 }
-                until("the holder has the RLock", || holding.get()).await;
+                until_or_stranded("the holder has the RLock", || holding.get()).await;
                 let behind = lock.clone();
                 others.spawn(async move {
                     let guard = behind.lock().await;
@@ -385,7 +324,7 @@ fn condition_wait_dropped_at_every_poll_point_passes_the_notification_on() {
                 {
                     let (shared, produced) = (shared.clone(), produced.clone());
                     others.spawn(async move {
-                        until("the second waiter parks", || parked.get()).await;
+                        until_or_stranded("the second waiter parks", || parked.get()).await;
                         let (lock, cond) = &*shared;
                         let mut guard = lock.lock().await;
                         *guard += 1;
@@ -455,7 +394,10 @@ fn barrier_wait_dropped_at_every_poll_point_neither_counts_nor_strands() {
                     } else if !point.is_woken() {
                         // Dropped before the generation tripped: it must not count. The two
                         // others park and stay parked until a third party arrives.
-                        until("the two other parties park", || barrier.n_waiting() == 2).await;
+                        until_or_stranded("the two other parties park", || {
+                            barrier.n_waiting() == 2
+                        })
+                        .await;
                         turns(8).await;
                         assert_eq!(
                             released.get(),
@@ -742,6 +684,17 @@ fn timeout_dropped_at_every_poll_point_leaves_no_timer_behind() {
                         out.is_some()
                     }
                 });
+                // Until the trial parks on the event (a loaded machine may fire the trial's
+                // timer and this sleep's in one turn, and a seeded order may run this task
+                // first), then long enough for a stray timer of the dropped timeout to fire.
+                let parked = async {
+                    while wakes.get() == 0 {
+                        sleep(DEADLINE).await;
+                    }
+                };
+                timeout(STRANDED, parked)
+                    .await
+                    .expect("the trial never parked");
                 sleep(DEADLINE * 3).await;
                 release.set();
                 let completed = timeout(STRANDED, trial).await.unwrap().unwrap();
@@ -900,7 +853,7 @@ fn tcp_read_dropped_at_every_poll_point_loses_no_byte() {
                 async move {
                     let mut sent = 0;
                     for (c, size) in sizes.into_iter().enumerate() {
-                        until("the reader has taken the previous chunk", || {
+                        until_or_stranded("the reader has taken the previous chunk", || {
                             acked.get() == sent
                         })
                         .await;
@@ -1063,7 +1016,7 @@ fn the_woken_drop_point_catches_a_semaphore_that_loses_granted_permits() {
         .expect_err("the leaky semaphore must fail the check");
     let message = failure.panic_message().unwrap();
     assert!(
-        message.contains("dropped after 1 poll, when woken: another waiter was stranded"),
+        message.contains("stranded: dropped after 1 poll, when woken: a task of the trial"),
         "{message}"
     );
 }

@@ -30,7 +30,6 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::io;
 use std::net::Shutdown;
-use std::panic::resume_unwind;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::{Mutex, MutexGuard};
@@ -38,15 +37,14 @@ use std::time::Duration;
 
 use corio::net::{TcpListener, TcpSocket, TcpStream, UdpSocket, UnixDatagram, UnixStream};
 use corio::sync::Lock;
-use corio::task::{yield_now, JoinHandle};
-use corio::time::timeout;
+use corio::task::yield_now;
 use corio_runtime::testing::{cancel_at_each_poll, poll_then_drop, DropPoint, Explore};
+
+mod common;
+use common::cancel::{jitter, join_or_stranded, turns, within_or_stranded, Others};
 
 /// Seeds per test in the default `cargo test`.
 const SEEDS: u64 = 3;
-/// How long one step of a trial may wait (a read, an accept, a task) before it counts as
-/// stranded: a byte, connection or datagram lost, or a waiter nobody wakes.
-const STRANDED: Duration = Duration::from_secs(5);
 /// The most one seed of one test may take.
 const SEED_LIMIT: Duration = Duration::from_secs(30);
 
@@ -66,60 +64,6 @@ where
         .seeds(SEEDS)
         .time_limit(SEED_LIMIT)
         .run(scenario);
-}
-
-/// Yield `n` times.
-async fn turns(n: u64) {
-    for _ in 0..n {
-        yield_now().await;
-    }
-}
-
-/// 0..=3 turns, mixed from a seed, a task and a trial.
-fn jitter(seed: u64, task: u64, point: DropPoint) -> u64 {
-    let step = point.polls() as u64 * 2 + point.is_woken() as u64;
-    let mut x = seed
-        .wrapping_add(1)
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        .wrapping_add(task.wrapping_mul(0xBF58_476D_1CE4_E5B9))
-        .wrapping_add(step.wrapping_mul(0x94D0_49BB_1331_11EB));
-    x ^= x >> 29;
-    x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 62
-}
-
-/// Await `future` within `STRANDED`, or panic saying what was stranded.
-async fn within<F: Future>(what: impl std::fmt::Display, future: F) -> F::Output {
-    match timeout(STRANDED, future).await {
-        Ok(out) => out,
-        Err(_) => panic!("stranded: {what} (not done within {STRANDED:?})"),
-    }
-}
-
-/// Await a task of the trial within `STRANDED`; re-raise its panic.
-async fn join<T>(what: impl std::fmt::Display, task: JoinHandle<T>) -> T {
-    match within(&what, task).await {
-        Ok(out) => out,
-        Err(e) if e.is_panic() => resume_unwind(e.into_panic()),
-        Err(e) => panic!("{what}: the task failed: {e}"),
-    }
-}
-
-/// The other tasks of one trial (connecting clients, datagram senders). Every one of them
-/// must finish after each drop.
-#[derive(Default)]
-struct Others(RefCell<Vec<JoinHandle<()>>>);
-
-impl Others {
-    fn spawn(&self, task: impl Future<Output = ()> + 'static) {
-        self.0.borrow_mut().push(corio::spawn(task));
-    }
-
-    async fn finish(&self, point: DropPoint) {
-        let tasks = self.0.take();
-        for task in tasks {
-            join(format_args!("dropped {point}: a task of the trial"), task).await;
-        }
-    }
 }
 
 // ---- stream writes: `write` and `write_all` on a full send buffer ----
@@ -215,7 +159,7 @@ async fn read_until_mark<S: ByteStream>(
     let mut buf = vec![0u8; 2048];
     loop {
         turns(pace).await;
-        let n = within(
+        let n = within_or_stranded(
             "the peer waiting for the trial's closing write_all(MARK)",
             reader.read(&mut buf),
         )
@@ -277,19 +221,19 @@ async fn write_scenario<S: ByteStream>(
                     Box::pin(async move { w.write_all(p).await.map(|()| p.len()) })
                 }
             };
-            let out = within(
+            let out = within_or_stranded(
                 format_args!("{op:?} dropped {point}"),
                 poll_then_drop(point, operation),
             )
             .await;
             // The stream stays usable: a later write_all continues it.
-            within(
+            within_or_stranded(
                 format_args!("{op:?} dropped {point}: the next write_all"),
                 writer.write_all(&[MARK]),
             )
             .await
             .unwrap_or_else(|e| panic!("{op:?} dropped {point}: the next write_all: {e}"));
-            join(format_args!("{op:?} dropped {point}: the peer"), peer).await;
+            join_or_stranded(format_args!("{op:?} dropped {point}: the peer"), peer).await;
 
             let sent = {
                 let received = received.borrow();
@@ -356,7 +300,7 @@ async fn write_scenario<S: ByteStream>(
     let mut reader = reader.lock().await;
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = within("the peer reading to EOF", reader.read(&mut buf))
+        let n = within_or_stranded("the peer reading to EOF", reader.read(&mut buf))
             .await
             .unwrap();
         if n == 0 {
@@ -382,8 +326,10 @@ async fn tcp_pair_with_small_buffers() -> (TcpStream, TcpStream) {
     let client = TcpSocket::new_v4().unwrap();
     client.set_send_buffer_size(SMALL).unwrap();
     let connect = corio::spawn(client.connect(listener.local_addr().unwrap()));
-    let (reader, _) = within("accept", listener.accept()).await.unwrap();
-    let writer = join("connect", connect).await.unwrap();
+    let (reader, _) = within_or_stranded("accept", listener.accept())
+        .await
+        .unwrap();
+    let writer = join_or_stranded("connect", connect).await.unwrap();
     (writer, reader)
 }
 
@@ -464,8 +410,10 @@ fn tcp_accept_dropped_at_every_poll_point_loses_no_connection() {
                         let held = held.clone();
                         others.spawn(async move {
                             turns(1 + jitter(seed, c, point)).await;
-                            let mut s = within("connect", TcpStream::connect(addr)).await.unwrap();
-                            within("write the id", s.write_all(&id.to_le_bytes()))
+                            let mut s = within_or_stranded("connect", TcpStream::connect(addr))
+                                .await
+                                .unwrap();
+                            within_or_stranded("write the id", s.write_all(&id.to_le_bytes()))
                                 .await
                                 .unwrap();
                             held.borrow_mut().push(s);
@@ -483,7 +431,7 @@ fn tcp_accept_dropped_at_every_poll_point_loses_no_connection() {
                     // Every connection made is accepted by a later accept: none was lost
                     // with the dropped one.
                     while accepted.borrow().len() + streams.len() < made.borrow().len() {
-                        let (s, _) = within(
+                        let (s, _) = within_or_stranded(
                             format_args!(
                                 "accept dropped {point}: a later accept (a connection lost?)"
                             ),
@@ -495,7 +443,9 @@ fn tcp_accept_dropped_at_every_poll_point_loses_no_connection() {
                     }
                     for mut s in streams {
                         let mut id = [0u8; 4];
-                        within("read the id", s.read_exact(&mut id)).await.unwrap();
+                        within_or_stranded("read the id", s.read_exact(&mut id))
+                            .await
+                            .unwrap();
                         accepted.borrow_mut().push(u32::from_le_bytes(id));
                     }
                     let mut got = accepted.borrow().clone();
@@ -568,17 +518,19 @@ fn tcp_connect_dropped_at_every_poll_point_leaks_no_fd_and_leaves_no_live_connec
             // (if their handshake got that far) are closed and carry nothing; then the one
             // that completed, which works.
             let mut client = connected.take().unwrap();
-            within("client write", client.write_all(b"?"))
+            within_or_stranded("client write", client.write_all(b"?"))
                 .await
                 .unwrap();
             let mut closed = 0;
             let mut server = loop {
-                let (mut s, _) =
-                    within("accepting the connection that completed", listener.accept())
-                        .await
-                        .unwrap();
+                let (mut s, _) = within_or_stranded(
+                    "accepting the connection that completed",
+                    listener.accept(),
+                )
+                .await
+                .unwrap();
                 let mut b = [0u8; 1];
-                match within("server read", s.read(&mut b)).await {
+                match within_or_stranded("server read", s.read(&mut b)).await {
                     Ok(1) => {
                         assert_eq!(b[0], b'?');
                         break s;
@@ -596,11 +548,11 @@ fn tcp_connect_dropped_at_every_poll_point_leaks_no_fd_and_leaves_no_live_connec
             let extra = poll_then_drop(DropPoint::after(1, false), listener.accept()).await;
             assert!(extra.is_none(), "more connections than connects: {extra:?}");
             // A later connect works both ways.
-            within("server write", server.write_all(b"!"))
+            within_or_stranded("server write", server.write_all(b"!"))
                 .await
                 .unwrap();
             let mut b = [0u8; 1];
-            within("client read", client.read_exact(&mut b))
+            within_or_stranded("client read", client.read_exact(&mut b))
                 .await
                 .unwrap();
             assert_eq!(&b, b"!");
@@ -666,7 +618,9 @@ async fn udp_recv_scenario(seed: u64, connected: bool) {
                 others.spawn(async move {
                     turns(1 + jitter(seed, c, point)).await;
                     let d = datagram(id);
-                    let n = within("send_to", tx.send_to(&d, rx_addr)).await.unwrap();
+                    let n = within_or_stranded("send_to", tx.send_to(&d, rx_addr))
+                        .await
+                        .unwrap();
                     assert_eq!(n, d.len());
                 });
             }
@@ -680,7 +634,7 @@ async fn udp_recv_scenario(seed: u64, connected: bool) {
             others.finish(point).await;
             // The rest wait in the socket: nothing was taken by the dropped receive.
             while got.borrow().len() < made.borrow().len() {
-                let d = within(
+                let d = within_or_stranded(
                     format_args!("receive dropped {point}: a later receive (a datagram lost?)"),
                     recv(),
                 )
@@ -759,7 +713,7 @@ fn udp_send_to_and_send_dropped_at_every_poll_point_deliver_at_most_once_and_who
                         let id = next.get() - 1;
                         // Close the trial with a datagram of its own, then take everything up
                         // to it: what came before is what the trial's send delivered.
-                        within(
+                        within_or_stranded(
                             "send the end of the trial",
                             tx.send(&datagram(END_OF_TRIAL)),
                         )
@@ -768,9 +722,12 @@ fn udp_send_to_and_send_dropped_at_every_poll_point_deliver_at_most_once_and_who
                         let mut ids = Vec::new();
                         loop {
                             let mut buf = vec![0u8; 2048];
-                            let n = within("receive up to the end of the trial", rx.recv(&mut buf))
-                                .await
-                                .unwrap();
+                            let n = within_or_stranded(
+                                "receive up to the end of the trial",
+                                rx.recv(&mut buf),
+                            )
+                            .await
+                            .unwrap();
                             match datagram_id(&buf[..n]) {
                                 END_OF_TRIAL => break,
                                 got => ids.push(got),
@@ -842,7 +799,9 @@ fn unix_datagram_send_dropped_at_every_poll_point_delivers_at_most_once() {
                         turns(1 + jitter(seed, 0, point)).await;
                         let mut buf = vec![0u8; 2048];
                         for _ in 0..queued {
-                            let n = within("the peer's recv", rx.recv(&mut buf)).await.unwrap();
+                            let n = within_or_stranded("the peer's recv", rx.recv(&mut buf))
+                                .await
+                                .unwrap();
                             received.borrow_mut().push(datagram_id(&buf[..n]));
                             yield_now().await;
                         }

@@ -11,7 +11,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
-use std::future::{poll_fn, Future};
+use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
@@ -24,6 +24,10 @@ use corio::sync::{
 };
 use corio::task::yield_now;
 use corio::time::timeout;
+
+mod common;
+// `until` has no time limit of its own: a scenario that never gets there times out.
+use common::{poll_once, until};
 
 const SEEDS: u64 = 50;
 
@@ -83,18 +87,6 @@ async fn jitter(seed: u64, task: u64, round: u64) {
     for _ in 0..budget(seed, task, round + 1000) {
         yield_now().await;
     }
-}
-
-/// Yield until `cond` holds (a scenario that never gets there times out).
-async fn until(cond: impl Fn() -> bool) {
-    while !cond() {
-        yield_now().await;
-    }
-}
-
-/// Poll `fut` once with this task's waker.
-async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
-    poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await
 }
 
 /// Run `scenario` on a fresh runtime per seed; a scenario that does not finish has a

@@ -121,3 +121,27 @@ fn dropping_join_next_loses_no_result() {
         assert_eq!(set.join_next().await.unwrap().unwrap(), "late");
     });
 }
+
+#[test]
+fn a_join_set_is_a_stream_of_results_in_finishing_order() {
+    use futures_core::Stream;
+    use std::pin::Pin;
+    use std::time::Duration;
+    let rt = corio::Builder::new().start_paused(true).build().unwrap();
+    rt.block_on(async {
+        let mut set = corio::task::JoinSet::new();
+        for (i, ms) in [(0u32, 30u64), (1, 10), (2, 20)] {
+            set.spawn(async move {
+                corio::time::sleep(Duration::from_millis(ms)).await;
+                i
+            });
+        }
+        assert_eq!(set.size_hint(), (3, Some(3)));
+        let mut order = Vec::new();
+        while let Some(r) = std::future::poll_fn(|cx| Pin::new(&mut set).poll_next(cx)).await {
+            order.push(r.unwrap());
+        }
+        assert_eq!(order, [1, 2, 0]);
+        assert_eq!(set.size_hint(), (0, Some(0)));
+    });
+}

@@ -7,6 +7,7 @@
 //! Output lines are `case corio_ns tokio_ns ratio`, then one summary line, for scripts.
 
 pub mod cases;
+pub mod cross_thread;
 
 use std::io::Write as _;
 use std::path::Path;
@@ -39,9 +40,14 @@ pub struct MicroResult {
 
 const MEMORY_CASE: &str = "idle_task_memory";
 
+/// Every timed case: the single-loop ones, then the cross-thread ones.
+fn all_cases() -> impl Iterator<Item = &'static Case> {
+    CASES.iter().chain(cross_thread::CASES)
+}
+
 /// Every case name `--case` accepts.
 pub fn case_names() -> Vec<&'static str> {
-    CASES.iter().map(|c| c.name).chain([MEMORY_CASE]).collect()
+    all_cases().map(|c| c.name).chain([MEMORY_CASE]).collect()
 }
 
 /// Run the micro-benchmarks described by `args`.
@@ -72,7 +78,7 @@ pub fn run(args: &MicroArgs) -> Result<(), String> {
         "{:<24} {:>14} {:>14} {:>8} {:>8}  met",
         "case", "corio_ns", "tokio_ns", "ratio", "target"
     );
-    for case in CASES.iter().filter(|c| wanted(c.name)) {
+    for case in all_cases().filter(|c| wanted(c.name)) {
         let result = measure(case, args.secs, repeats);
         print_row(&result);
         results.push(result);

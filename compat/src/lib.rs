@@ -26,7 +26,7 @@
 //! use corio_compat::hyper::{HyperIo, LocalExecutor, Timer};
 //! let _ = (LocalExecutor, Timer);
 //! corio_runtime::run(async {
-//!     let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+//!     let (a, _b) = corio_net::UnixStream::pair().unwrap();
 //!     let _io = HyperIo::new(a);
 //! });
 //! ```

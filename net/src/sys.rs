@@ -2,55 +2,60 @@
 //! This is the only module of the crate with `unsafe` code.
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 
-/// Flags for every `send` on a stream socket: never raise SIGPIPE, report `EPIPE` instead.
-#[cfg(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly",
-    target_os = "illumos",
-    target_os = "solaris"
-))]
-pub(crate) const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+use socket2::{Domain, Protocol, Socket, Type};
 
-/// Apple systems have no `MSG_NOSIGNAL`: sockets get `SO_NOSIGPIPE` instead
-/// ([`no_sigpipe`]).
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "netbsd",
-    target_os = "openbsd",
-    target_os = "dragonfly",
-    target_os = "illumos",
-    target_os = "solaris"
-)))]
-pub(crate) const SEND_FLAGS: libc::c_int = 0;
-
-/// Set `SO_NOSIGPIPE` where the OS has it (Apple); elsewhere `MSG_NOSIGNAL` does the job.
-#[cfg(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "tvos",
-    target_os = "watchos"
-))]
-pub(crate) fn no_sigpipe(fd: BorrowedFd<'_>) -> io::Result<()> {
-    socket2::SockRef::from(&fd).set_nosigpipe(true)
+cfg_msg_nosignal! {
+    {
+        /// Flags for every `send` on a stream socket: never raise SIGPIPE, report `EPIPE`
+        /// instead.
+        pub(crate) const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+    } else {
+        /// Apple systems have no `MSG_NOSIGNAL`: sockets get `SO_NOSIGPIPE` instead
+        /// ([`no_sigpipe`]).
+        pub(crate) const SEND_FLAGS: libc::c_int = 0;
+    }
 }
 
-/// Set `SO_NOSIGPIPE` where the OS has it (Apple); elsewhere `MSG_NOSIGNAL` does the job.
-#[cfg(not(any(
-    target_os = "macos",
-    target_os = "ios",
-    target_os = "tvos",
-    target_os = "watchos"
-)))]
-pub(crate) fn no_sigpipe(_fd: BorrowedFd<'_>) -> io::Result<()> {
-    Ok(())
+cfg_apple! {
+    {
+        /// Set `SO_NOSIGPIPE` where the OS has it (Apple); elsewhere `MSG_NOSIGNAL` does
+        /// the job.
+        pub(crate) fn no_sigpipe(fd: BorrowedFd<'_>) -> io::Result<()> {
+            socket2::SockRef::from(&fd).set_nosigpipe(true)
+        }
+    } else {
+        /// Set `SO_NOSIGPIPE` where the OS has it (Apple); elsewhere `MSG_NOSIGNAL` does
+        /// the job.
+        pub(crate) fn no_sigpipe(_fd: BorrowedFd<'_>) -> io::Result<()> {
+            Ok(())
+        }
+    }
+}
+
+cfg_sock_nonblock! {
+    {
+        /// The stream socket type, born non-blocking where `socket(2)` can do that.
+        fn stream_type() -> Type {
+            Type::STREAM.nonblocking()
+        }
+    } else {
+        /// The stream socket type (made non-blocking after `socket(2)` here).
+        fn stream_type() -> Type {
+            Type::STREAM
+        }
+    }
+}
+
+/// A new stream socket (TCP or Unix), non-blocking, close-on-exec and SIGPIPE-free: the one
+/// constructor behind `TcpSocket` and `UnixStream::connect`.
+pub(crate) fn stream_socket(domain: Domain, protocol: Option<Protocol>) -> io::Result<Socket> {
+    let socket = Socket::new(domain, stream_type(), protocol)?;
+    // Where the type could not say it (Apple), and harmless where it did.
+    socket.set_nonblocking(true)?;
+    no_sigpipe(socket.as_fd())?;
+    Ok(socket)
 }
 
 /// `recv(fd, buf, MSG_PEEK)`: read without consuming (std has no `peek` for Unix streams).
@@ -128,61 +133,63 @@ pub(crate) fn pidfd_open(pid: u32) -> io::Result<std::os::fd::OwnedFd> {
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as libc::c_int) })
 }
 
-/// Write to a pipe without ever raising SIGPIPE: pipes have no `MSG_NOSIGNAL`, so SIGPIPE
-/// is blocked in this thread around the `write`, and a SIGPIPE that the write raised is
-/// consumed before the old mask comes back. The process-wide disposition is not touched.
-/// Costs two `rt_sigprocmask` calls per write; only child stdin pipes use it.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-pub(crate) fn write_pipe(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
-    use std::mem::MaybeUninit;
-    use std::ptr;
+cfg_linux_like! {
+    {
+        /// Write to a pipe without ever raising SIGPIPE: pipes have no `MSG_NOSIGNAL`, so SIGPIPE
+        /// is blocked in this thread around the `write`, and a SIGPIPE that the write raised is
+        /// consumed before the old mask comes back. The process-wide disposition is not touched.
+        /// Costs two `rt_sigprocmask` calls per write; only child stdin pipes use it.
+        pub(crate) fn write_pipe(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+            use std::mem::MaybeUninit;
+            use std::ptr;
 
-    let mut sigpipe = MaybeUninit::<libc::sigset_t>::uninit();
-    let mut old = MaybeUninit::<libc::sigset_t>::uninit();
-    // SAFETY: sigemptyset/sigaddset initialise the set we pass; pthread_sigmask reads `set`
-    // and writes the old mask into `old`, both valid for the call.
-    let was_blocked = unsafe {
-        libc::sigemptyset(sigpipe.as_mut_ptr());
-        libc::sigaddset(sigpipe.as_mut_ptr(), libc::SIGPIPE);
-        let rc = libc::pthread_sigmask(libc::SIG_BLOCK, sigpipe.as_ptr(), old.as_mut_ptr());
-        if rc != 0 {
-            return Err(io::Error::from_raw_os_error(rc));
-        }
-        libc::sigismember(old.as_ptr(), libc::SIGPIPE) == 1
-    };
-    // SAFETY: `buf` is valid for reads of `buf.len()` bytes; `fd` is borrowed for the call.
-    let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
-    let result = if n < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(n as usize)
-    };
-    if !was_blocked {
-        if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) {
-            let zero = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
+            let mut sigpipe = MaybeUninit::<libc::sigset_t>::uninit();
+            let mut old = MaybeUninit::<libc::sigset_t>::uninit();
+            // SAFETY: sigemptyset/sigaddset initialise the set we pass; pthread_sigmask reads `set`
+            // and writes the old mask into `old`, both valid for the call.
+            let was_blocked = unsafe {
+                libc::sigemptyset(sigpipe.as_mut_ptr());
+                libc::sigaddset(sigpipe.as_mut_ptr(), libc::SIGPIPE);
+                let rc = libc::pthread_sigmask(libc::SIG_BLOCK, sigpipe.as_ptr(), old.as_mut_ptr());
+                if rc != 0 {
+                    return Err(io::Error::from_raw_os_error(rc));
+                }
+                libc::sigismember(old.as_ptr(), libc::SIGPIPE) == 1
             };
-            // SAFETY: `sigpipe` was initialised above; a null info pointer is allowed. Takes
-            // the SIGPIPE our write raised (if any) off this thread's pending set.
-            unsafe { libc::sigtimedwait(sigpipe.as_ptr(), ptr::null_mut(), &zero) };
+            // SAFETY: `buf` is valid for reads of `buf.len()` bytes; `fd` is borrowed for the call.
+            let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
+            let result = if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
+            };
+            if !was_blocked {
+                if matches!(&result, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) {
+                    let zero = libc::timespec {
+                        tv_sec: 0,
+                        tv_nsec: 0,
+                    };
+                    // SAFETY: `sigpipe` was initialised above; a null info pointer is allowed. Takes
+                    // the SIGPIPE our write raised (if any) off this thread's pending set.
+                    unsafe { libc::sigtimedwait(sigpipe.as_ptr(), ptr::null_mut(), &zero) };
+                }
+                // SAFETY: `old` was filled by the pthread_sigmask call above.
+                unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), ptr::null_mut()) };
+            }
+            result
         }
-        // SAFETY: `old` was filled by the pthread_sigmask call above.
-        unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, old.as_ptr(), ptr::null_mut()) };
-    }
-    result
-}
-
-/// Write to a pipe. Without `sigtimedwait` this relies on the SIGPIPE disposition (Rust
-/// programs start with SIGPIPE ignored).
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn write_pipe(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is valid for reads of `buf.len()` bytes; `fd` is borrowed for the call.
-    let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
-    if n < 0 {
-        Err(io::Error::last_os_error())
     } else {
-        Ok(n as usize)
+        /// Write to a pipe. Without `sigtimedwait` this relies on the SIGPIPE disposition (Rust
+        /// programs start with SIGPIPE ignored).
+        pub(crate) fn write_pipe(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+            // SAFETY: `buf` is valid for reads of `buf.len()` bytes; `fd` is borrowed for the call.
+            let n = unsafe { libc::write(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
+            if n < 0 {
+                Err(io::Error::last_os_error())
+            } else {
+                Ok(n as usize)
+            }
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use corio_net::net::{TcpListener, TcpSocket, TcpStream};
+use corio_net::{TcpListener, TcpSocket, TcpStream};
 use corio_runtime::time::{sleep, timeout};
 
 fn get_nofile() -> libc::rlimit {

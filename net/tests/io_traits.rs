@@ -8,8 +8,8 @@ use std::pin::Pin;
 use std::process::Stdio;
 use std::time::Duration;
 
-use corio_net::net::{TcpListener, TcpStream, UnixStream};
 use corio_net::process::Command;
+use corio_net::{TcpListener, TcpStream, UnixStream};
 use futures_io::{AsyncRead, AsyncWrite};
 
 async fn write_all<W: AsyncWrite + Unpin>(w: &mut W, mut buf: &[u8]) -> io::Result<()> {

@@ -8,8 +8,8 @@ use std::io::{ErrorKind, IoSlice};
 use std::process::Stdio;
 use std::time::Duration;
 
-use corio_net::net::{TcpListener, TcpStream, UnixStream};
 use corio_net::process::Command;
+use corio_net::{TcpListener, TcpStream, UnixStream};
 use corio_runtime::time::{sleep, timeout};
 
 fn restore_default_sigpipe() {

@@ -212,8 +212,13 @@ impl<T> WaitBlocking<T> {
                     resume_unwind(payload)
                 }
                 _ => {
+                    // The pool shut down before the job ran (the runtime is being dropped):
+                    // the job was cancelled, so the JoinHandle reports a cancellation, not a
+                    // panic. This future belongs to its helper task, which cancels itself.
+                    *guard = Outcome::NeverRan;
                     drop(guard);
-                    panic!("the blocking pool shut down before this job ran")
+                    context::with_core(|core| core.cancel_current());
+                    Poll::Pending
                 }
             },
         }
@@ -239,7 +244,8 @@ impl<T> Drop for WaitBlocking<T> {
 ///
 /// For CPU-bound work or blocking calls (file I/O, DNS, a C library) that would otherwise
 /// stall every task on the loop. At most `Builder::blocking_threads` run at once; the rest
-/// queue in FIFO order. A panic in `f` becomes `JoinError::is_panic`. Aborting the handle
+/// queue in FIFO order. A panic in `f` becomes `JoinError::is_panic`; a job the pool dropped
+/// unrun (the runtime shut down first) is `JoinError::is_cancelled`. Aborting the handle
 /// cannot stop a running `f`; its result is then dropped.
 ///
 /// # Panics
@@ -266,7 +272,7 @@ where
             slot: slot.clone(),
             done: false,
         };
-        core.blocking.submit(Box::new(move || {
+        core.blocking().submit(Box::new(move || {
             let result = catch_unwind(AssertUnwindSafe(f));
             guard.done = true;
             guard.slot.complete(Outcome::Done(result));
@@ -305,5 +311,20 @@ mod tests {
         );
         // The job finishing later finds nobody to wake and keeps its result to itself.
         slot.complete(Outcome::Done(Ok(7)));
+    }
+
+    #[test]
+    fn a_job_the_pool_dropped_unrun_reports_a_cancellation_not_a_panic() {
+        let rt = crate::Runtime::new().unwrap();
+        rt.block_on(async {
+            let slot = Arc::new(Slot {
+                outcome: Mutex::new(Outcome::<u8>::NeverRan),
+            });
+            let at = std::panic::Location::caller();
+            let h =
+                context::expect_core("test", |core| core.spawn_helper(WaitBlocking { slot }, at));
+            let err = h.await.unwrap_err();
+            assert!(err.is_cancelled(), "got {err:?}");
+        });
     }
 }

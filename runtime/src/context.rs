@@ -7,6 +7,7 @@ use std::cell::Cell;
 use std::ptr;
 
 use crate::executor::Core;
+use crate::remote::Remote;
 
 thread_local! {
     static CURRENT: Cell<*const Core> = const { Cell::new(ptr::null()) };
@@ -16,6 +17,21 @@ thread_local! {
 #[inline]
 pub(crate) fn current_ptr() -> *const Core {
     CURRENT.with(|c| c.get())
+}
+
+/// The core running on this thread if it is `remote`'s runtime (a wake on the loop's own
+/// thread may touch its single-threaded state; any other must go through `remote`).
+#[inline]
+pub(crate) fn core_of<'a>(remote: &Remote) -> Option<&'a Core> {
+    let p = current_ptr();
+    // SAFETY: a non-null CURRENT points at the core running on this thread (see `enter`),
+    // alive while its `Enter` guard lives, which outlasts any wake made during `block_on`.
+    if !p.is_null() && std::ptr::eq(unsafe { (*p).remote_ptr() }, remote) {
+        // SAFETY: as above.
+        Some(unsafe { &*p })
+    } else {
+        None
+    }
 }
 
 /// Run `f` with the core running on this thread, if any.

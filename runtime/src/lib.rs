@@ -51,14 +51,17 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod blocking;
+mod cell;
 mod context;
 mod coop;
 mod executor;
+mod handle;
 pub mod io;
 mod metrics;
 mod reactor;
 mod remote;
 mod rng;
+pub mod shard;
 pub mod sync;
 pub mod task;
 #[cfg(feature = "testing")]
@@ -68,6 +71,7 @@ mod watchdog;
 
 pub use blocking::spawn_blocking;
 pub use executor::{Builder, Runtime};
+pub use handle::{Handle, RemoteJoinHandle};
 pub use metrics::{metrics, RuntimeMetrics};
 pub use task::spawn;
 pub use watchdog::SlowPoll;

@@ -53,6 +53,10 @@ pub(crate) struct IoKey {
 struct ScheduledIo {
     generation: u64,
     readiness: u8,
+    /// Events seen for this source (wrapping). A readiness clear names the tick its caller
+    /// observed; a newer event makes that clear a no-op, so it cannot erase readiness the
+    /// caller never saw (tokio's "ready event" guard).
+    tick: u32,
     /// The first task waiting to read (almost always the only one).
     reader: Option<Waker>,
     /// The first task waiting to write.
@@ -108,6 +112,7 @@ impl Reactor {
         entry.insert(ScheduledIo {
             generation,
             readiness: READABLE | WRITABLE,
+            tick: 0,
             reader: None,
             writer: None,
             more: Vec::new(),
@@ -136,20 +141,22 @@ impl Reactor {
         }
     }
 
-    /// Ready in `dir`? Otherwise park `cx`'s waker beside any other task waiting that way.
+    /// Ready in `dir`? Then the source's tick (for [`clear_ready`](Self::clear_ready));
+    /// `None` if the source is gone ([`closed_error`]). Otherwise park `cx`'s waker beside
+    /// any other task waiting that way.
     pub(crate) fn poll_ready(
         &self,
         key: IoKey,
         dir: Direction,
         cx: &mut Context<'_>,
-    ) -> Poll<io::Result<()>> {
+    ) -> Poll<Option<u32>> {
         let mut sources = self.sources.borrow_mut();
         let io = match sources.get_mut(key.key) {
             Some(io) if io.generation == key.generation => io,
-            _ => return Poll::Ready(Err(closed_error())),
+            _ => return Poll::Ready(None),
         };
         if io.readiness & dir.ready_mask() != 0 {
-            return Poll::Ready(Ok(()));
+            return Poll::Ready(Some(io.tick));
         }
         let slot = match dir {
             Direction::Read => &mut io.reader,
@@ -170,10 +177,13 @@ impl Reactor {
         Poll::Pending
     }
 
-    /// Forget readiness in `dir` after an operation returned WouldBlock (or a short read).
-    pub(crate) fn clear_ready(&self, key: IoKey, dir: Direction) {
+    /// Forget readiness in `dir` after an operation returned WouldBlock (or a short read),
+    /// unless an event arrived since `seen` (the tick its caller observed): that event's
+    /// readiness stays. `None`: the caller's operation ran just now, with no chance for an
+    /// event in between (the reactor runs only between polls), so clear unconditionally.
+    pub(crate) fn clear_ready(&self, key: IoKey, dir: Direction, seen: Option<u32>) {
         if let Some(io) = self.sources.borrow_mut().get_mut(key.key) {
-            if io.generation == key.generation {
+            if io.generation == key.generation && seen.is_none_or(|t| t == io.tick) {
                 io.readiness &= !match dir {
                     Direction::Read => READABLE,
                     Direction::Write => WRITABLE,
@@ -183,11 +193,11 @@ impl Reactor {
     }
 
     /// Wait for events (no longer than `timeout`; `None` = until one comes) and wake waiters.
-    pub(crate) fn poll(&self, timeout: Option<Duration>) {
+    pub(crate) fn poll(&self, timeout: Option<Duration>) -> usize {
         // Only the mio::Waker is registered and we must not block: nothing can be reported
         // that the atomic `notified` flag does not already tell, so skip the syscall.
         if timeout == Some(Duration::ZERO) && self.sources.borrow().is_empty() {
-            return;
+            return 0;
         }
         let mut events = self.events.borrow_mut();
         if let Err(e) = self.poll.borrow_mut().poll(&mut events, timeout) {
@@ -195,12 +205,12 @@ impl Reactor {
             if e.kind() != io::ErrorKind::Interrupted {
                 panic!("corio: the OS poller failed: {e}");
             }
-            return;
+            return 0;
         }
         let mut to_wake = self.to_wake.borrow_mut();
+        let mut ready = 0;
         {
             let mut sources = self.sources.borrow_mut();
-            let mut ready = 0;
             for event in events.iter() {
                 ready += 1;
                 let Some(io) = sources.get_mut(event.token().0) else {
@@ -223,6 +233,7 @@ impl Reactor {
                     bits |= ERROR;
                 }
                 io.readiness |= bits;
+                io.tick = io.tick.wrapping_add(1);
                 let read = bits & Direction::Read.ready_mask() != 0;
                 let write = bits & Direction::Write.ready_mask() != 0;
                 if read {
@@ -245,6 +256,12 @@ impl Reactor {
         for waker in to_wake.drain(..) {
             waker.wake();
         }
+        ready as usize
+    }
+
+    /// Some I/O source (other than the cross-thread waker) is registered.
+    pub(crate) fn has_sources(&self) -> bool {
+        !self.sources.borrow().is_empty()
     }
 
     /// Events the OS has reported (including the cross-thread waker's).
@@ -271,7 +288,8 @@ impl Reactor {
     }
 }
 
-fn closed_error() -> io::Error {
+/// What a wait on a deregistered source returns.
+pub(crate) fn closed_error() -> io::Error {
     io::Error::new(
         io::ErrorKind::NotConnected,
         "the I/O source was deregistered (closed) while a task waited on it",

@@ -9,6 +9,8 @@ use std::time::Duration;
 use corio::task::yield_now;
 use corio::time::timeout;
 
+pub mod cancel;
+
 /// Poll `fut` once with this task's waker.
 pub async fn poll_once<F: Future + Unpin>(fut: &mut F) -> Poll<F::Output> {
     poll_fn(|cx| Poll::Ready(Pin::new(&mut *fut).poll(cx))).await

@@ -88,6 +88,14 @@ pub const CASES: &[Case] = &[
         tokio: tokio_queue_unbounded,
     },
     Case {
+        name: "channel_same_loop",
+        unit: "one item through shard::channel(16) vs mpsc(16), one loop",
+        // The bar is corio's own Queue: within 2x of `queue_bounded_16`'s corio time.
+        target: 1.0,
+        corio: corio_channel_same_loop,
+        tokio: tokio_queue_bounded,
+    },
+    Case {
         name: "sleep_100k_fire",
         unit: "100k tasks each sleep 1 ms, all joined",
         target: 0.5,
@@ -393,6 +401,24 @@ fn tokio_queue_unbounded(iters: u64) -> Duration {
         let producer = tokio::task::spawn_local(async move {
             for i in 0..iters {
                 tx.send(i).unwrap();
+            }
+        });
+        let mut sum = 0u64;
+        for _ in 0..iters {
+            sum += rx.recv().await.unwrap();
+        }
+        producer.await.unwrap();
+        std::hint::black_box(sum);
+    })
+}
+
+/// `corio_queue_bounded` with the Send channel instead of `sync::Queue`.
+fn corio_channel_same_loop(iters: u64) -> Duration {
+    corio_time(async move {
+        let (tx, mut rx) = corio::shard::channel(16);
+        let producer = corio::spawn(async move {
+            for i in 0..iters {
+                tx.send(i).await.unwrap();
             }
         });
         let mut sum = 0u64;

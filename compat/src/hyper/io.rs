@@ -8,7 +8,7 @@ use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use corio_net::net::{TcpStream, UnixStream};
+use corio_net::{TcpStream, UnixStream};
 use futures_io::{AsyncRead, AsyncWrite};
 use hyper::rt::ReadBufCursor;
 use socket2::SockRef;
@@ -42,7 +42,7 @@ thread_local! {
 ///
 /// ```
 /// use corio_compat::hyper::HyperIo;
-/// use corio_net::net::{TcpListener, TcpStream};
+/// use corio_net::{TcpListener, TcpStream};
 /// use hyper::rt::Write;
 ///
 /// corio_runtime::run(async {
@@ -65,7 +65,7 @@ impl<T> HyperIo<T> {
     /// ```
     /// use corio_compat::hyper::HyperIo;
     /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+    ///     let (a, _b) = corio_net::UnixStream::pair().unwrap();
     ///     let _io = HyperIo::new(a);
     /// });
     /// ```
@@ -84,7 +84,7 @@ impl<T> HyperIo<T> {
     /// ```
     /// use corio_compat::hyper::HyperIo;
     /// corio_runtime::run(async {
-    ///     let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+    ///     let (a, _b) = corio_net::UnixStream::pair().unwrap();
     ///     let _io = HyperIo::zero_filling(a);
     /// });
     /// ```
@@ -100,7 +100,7 @@ impl<T> HyperIo<T> {
     /// ```
     /// # use corio_compat::hyper::HyperIo;
     /// # corio_runtime::run(async {
-    /// let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (a, _b) = corio_net::UnixStream::pair().unwrap();
     /// let io = HyperIo::new(a);
     /// assert!(io.get_ref().peer_addr().is_ok());
     /// # });
@@ -114,9 +114,9 @@ impl<T> HyperIo<T> {
     /// ```
     /// # use corio_compat::hyper::HyperIo;
     /// # corio_runtime::run(async {
-    /// let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+    /// let (a, _b) = corio_net::UnixStream::pair().unwrap();
     /// let mut io = HyperIo::new(a);
-    /// let _stream: &mut corio_net::net::UnixStream = io.get_mut();
+    /// let _stream: &mut corio_net::UnixStream = io.get_mut();
     /// # });
     /// ```
     pub fn get_mut(&mut self) -> &mut T {
@@ -128,8 +128,8 @@ impl<T> HyperIo<T> {
     /// ```
     /// # use corio_compat::hyper::HyperIo;
     /// # corio_runtime::run(async {
-    /// let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
-    /// let _a: corio_net::net::UnixStream = HyperIo::new(a).into_inner();
+    /// let (a, _b) = corio_net::UnixStream::pair().unwrap();
+    /// let _a: corio_net::UnixStream = HyperIo::new(a).into_inner();
     /// # });
     /// ```
     pub fn into_inner(self) -> T {

@@ -4,7 +4,7 @@
 //!
 //! ```
 //! use corio_compat::hyper::{HyperIo, Timer};
-//! use corio_net::net::{TcpListener, TcpStream};
+//! use corio_net::{TcpListener, TcpStream};
 //! use hyper::server::conn::http1;
 //! use hyper::service::service_fn;
 //!

@@ -27,7 +27,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// use corio_compat::hyper::{GracefulConnection, HyperIo};
 /// fn assert_graceful<C: GracefulConnection>(_: &C) {}
 /// corio_runtime::run(async {
-///     let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+///     let (a, _b) = corio_net::UnixStream::pair().unwrap();
 ///     let svc = hyper::service::service_fn(|_req| async {
 ///         Ok::<_, std::convert::Infallible>(hyper::Response::new(String::new()))
 ///     });
@@ -79,7 +79,7 @@ where
 ///
 /// ```
 /// use corio_compat::hyper::{GracefulShutdown, HyperIo};
-/// use corio_net::net::{TcpListener, TcpStream};
+/// use corio_net::{TcpListener, TcpStream};
 /// use hyper::server::conn::http1;
 /// use hyper::service::service_fn;
 ///
@@ -136,7 +136,7 @@ impl GracefulShutdown {
     /// ```
     /// # use corio_compat::hyper::{GracefulShutdown, HyperIo};
     /// # corio_runtime::run(async {
-    /// # let (a, _b) = corio_net::net::UnixStream::pair().unwrap();
+    /// # let (a, _b) = corio_net::UnixStream::pair().unwrap();
     /// let graceful = GracefulShutdown::new();
     /// let svc = hyper::service::service_fn(|_req| async {
     ///     Ok::<_, std::convert::Infallible>(hyper::Response::new(String::new()))

@@ -8,7 +8,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::waiters::WaiterList;
+use super::slot::{WaiterHost, WaiterSlot};
+use super::waiters::{grant_front, WaiterList};
 
 /// Lets `n` tasks meet: each [`wait`](Barrier::wait) blocks until `n` tasks are waiting,
 /// then all of them go on together, and the barrier starts over for the next generation.
@@ -68,8 +69,7 @@ impl Barrier {
     /// ```
     pub async fn wait(&self) -> BarrierWaitResult {
         Wait {
-            barrier: self,
-            key: None,
+            slot: WaiterSlot::new(self),
         }
         .await
     }
@@ -94,19 +94,7 @@ impl Barrier {
 
     /// Release every waiter of the current generation.
     fn trip(&self) {
-        let parked = self.n - 1;
-        for _ in 0..parked {
-            let waker = {
-                let mut waiters = self.waiters.borrow_mut();
-                let Some(key) = waiters.pop_front() else {
-                    break;
-                };
-                waiters.take_waker(key)
-            };
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        }
+        grant_front(&self.waiters, self.n - 1, |_| {});
     }
 }
 
@@ -147,8 +135,7 @@ impl BarrierWaitResult {
 
 /// The pending part of [`Barrier::wait`].
 struct Wait<'a> {
-    barrier: &'a Barrier,
-    key: Option<usize>,
+    slot: WaiterSlot<&'a Barrier>,
 }
 
 impl Future for Wait<'_> {
@@ -163,41 +150,35 @@ impl Future for Wait<'_> {
 
 impl Wait<'_> {
     fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<BarrierWaitResult> {
-        let barrier = self.barrier;
+        let barrier = self.slot.host();
         let mut waiters = barrier.waiters.borrow_mut();
-        match self.key {
-            None if waiters.len() + 1 >= barrier.n => {
-                // The last arrival: it leads, and the next generation starts empty.
-                drop(waiters);
-                barrier.trip();
-                Poll::Ready(BarrierWaitResult { leader: true })
-            }
-            None => {
-                let key = waiters.push_back((), cx.waker());
-                drop(waiters);
-                self.key = Some(key);
-                Poll::Pending
-            }
-            Some(key) if waiters.is_linked(key) => {
-                waiters.set_waker(key, cx.waker());
-                Poll::Pending
-            }
-            Some(key) => {
-                waiters.remove(key);
-                drop(waiters);
-                self.key = None;
-                Poll::Ready(BarrierWaitResult { leader: false })
-            }
+        if self.slot.is_registered() {
+            // Unlinked: the generation tripped and released us.
+            return self
+                .slot
+                .poll_granted(&mut waiters, cx.waker())
+                .map(|()| BarrierWaitResult { leader: false });
         }
+        if waiters.len() + 1 >= barrier.n {
+            // The last arrival: it leads, and the next generation starts empty.
+            drop(waiters);
+            barrier.trip();
+            return Poll::Ready(BarrierWaitResult { leader: true });
+        }
+        self.slot.register(&mut waiters, (), cx.waker());
+        Poll::Pending
     }
 }
 
-impl Drop for Wait<'_> {
-    fn drop(&mut self) {
-        // Still waiting: removing the slot un-arrives (arrivals are the linked slots).
-        // Already released: the generation has tripped; nothing to undo or pass on.
-        if let Some(key) = self.key {
-            self.barrier.waiters.borrow_mut().remove(key);
-        }
+impl WaiterHost for &Barrier {
+    type Data = ();
+
+    fn with_waiters<R>(self, f: impl FnOnce(&mut WaiterList<()>) -> R) -> R {
+        f(&mut self.waiters.borrow_mut())
+    }
+
+    fn hand_on(self, (): ()) {
+        // Released already: the generation has tripped; nothing to undo or pass on. (A
+        // waiter dropped while still waiting un-arrives: arrivals are the linked slots.)
     }
 }

@@ -8,7 +8,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::lock::{Lock, LockGuard};
-use super::waiters::WaiterList;
+use super::slot::{WaiterHost, WaiterSlot};
+use super::waiters::{grant_front, WaiterList};
 
 /// A condition variable: tasks [`wait`](Condition::wait) with a [`LockGuard`] until another
 /// task notifies them. `wait` releases the lock while parked and re-acquires it before
@@ -52,7 +53,7 @@ pub struct Condition {
 
 /// What an unlinked (notified) waiter was given.
 #[derive(Clone, Copy)]
-struct Notice {
+pub(crate) struct Notice {
     /// Pass the notification on if the waiter is dropped before it sees it?
     /// True for `notify_one`/`notify(n)`, false for `notify_all`.
     pass_on: bool,
@@ -105,8 +106,7 @@ impl Condition {
         // below (it happens in this same poll), so no notification can slip in between.
         drop(guard);
         let notice = Notified {
-            cond: self,
-            key: None,
+            slot: WaiterSlot::new(self),
         }
         .await;
         // Dropped while re-acquiring the lock, the caller never sees the notification
@@ -201,19 +201,7 @@ impl Condition {
     }
 
     fn wake(&self, n: usize, pass_on: bool) {
-        for _ in 0..n {
-            let waker = {
-                let mut waiters = self.waiters.borrow_mut();
-                let Some(key) = waiters.pop_front() else {
-                    return;
-                };
-                *waiters.data_mut(key) = Notice { pass_on };
-                waiters.take_waker(key)
-            };
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        }
+        grant_front(&self.waiters, n, |notice| *notice = Notice { pass_on });
     }
 }
 
@@ -233,8 +221,7 @@ impl fmt::Debug for Condition {
 
 /// The parked part of [`Condition::wait`]: waits for a notification.
 struct Notified<'a> {
-    cond: &'a Condition,
-    key: Option<usize>,
+    slot: WaiterSlot<&'a Condition>,
 }
 
 impl Future for Notified<'_> {
@@ -251,40 +238,28 @@ impl Future for Notified<'_> {
 
 impl Notified<'_> {
     fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Notice> {
-        let mut waiters = self.cond.waiters.borrow_mut();
-        match self.key {
-            None => {
-                let key = waiters.push_back(Notice { pass_on: false }, cx.waker());
-                drop(waiters);
-                self.key = Some(key);
-                Poll::Pending
-            }
-            Some(key) if waiters.is_linked(key) => {
-                waiters.set_waker(key, cx.waker());
-                Poll::Pending
-            }
-            Some(key) => {
-                let notice = waiters.remove(key);
-                drop(waiters);
-                self.key = None;
-                Poll::Ready(notice)
-            }
+        let cond = self.slot.host();
+        let mut waiters = cond.waiters.borrow_mut();
+        if self.slot.is_registered() {
+            return self.slot.poll_granted(&mut waiters, cx.waker());
         }
+        self.slot
+            .register(&mut waiters, Notice { pass_on: false }, cx.waker());
+        Poll::Pending
     }
 }
 
-impl Drop for Notified<'_> {
-    fn drop(&mut self) {
-        let Some(key) = self.key else { return };
-        let pass_on = {
-            let mut waiters = self.cond.waiters.borrow_mut();
-            let notified = !waiters.is_linked(key);
-            let notice = waiters.remove(key);
-            notified && notice.pass_on
-        };
-        if pass_on {
+impl WaiterHost for &Condition {
+    type Data = Notice;
+
+    fn with_waiters<R>(self, f: impl FnOnce(&mut WaiterList<Notice>) -> R) -> R {
+        f(&mut self.waiters.borrow_mut())
+    }
+
+    fn hand_on(self, notice: Notice) {
+        if notice.pass_on {
             // Notified but never woke up to use it: the next waiter gets it instead.
-            self.cond.notify_one();
+            self.notify_one();
         }
     }
 }

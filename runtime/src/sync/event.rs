@@ -7,7 +7,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::waiters::WaiterList;
+use super::slot::{WaiterHost, WaiterSlot};
+use super::waiters::{grant_front, WaiterList};
 
 /// A flag that tasks wait for: [`set`](Event::set) wakes every waiter, [`clear`](Event::clear)
 /// makes later waits block again. Like Python's `threading.Event`.
@@ -66,18 +67,7 @@ impl Event {
         // Only the waiters parked right now: a waker that runs code inline and waits again
         // must not be counted twice.
         let parked = self.waiters.borrow().len();
-        for _ in 0..parked {
-            let waker = {
-                let mut waiters = self.waiters.borrow_mut();
-                match waiters.pop_front() {
-                    Some(key) => waiters.take_waker(key),
-                    None => break,
-                }
-            };
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        }
+        grant_front(&self.waiters, parked, |_| {});
     }
 
     /// Reset the flag: later calls to [`wait`](Event::wait) block until the next `set`.
@@ -119,8 +109,7 @@ impl Event {
     /// ```
     pub async fn wait(&self) {
         Wait {
-            event: self,
-            key: None,
+            slot: WaiterSlot::new(self),
         }
         .await
     }
@@ -143,8 +132,7 @@ impl fmt::Debug for Event {
 
 /// The pending part of [`Event::wait`]: a slot in the waiter list.
 struct Wait<'a> {
-    event: &'a Event,
-    key: Option<usize>,
+    slot: WaiterSlot<&'a Event>,
 }
 
 impl Future for Wait<'_> {
@@ -159,35 +147,28 @@ impl Future for Wait<'_> {
 
 impl Wait<'_> {
     fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let mut waiters = self.event.waiters.borrow_mut();
-        match self.key {
-            None if self.event.is_set.get() => Poll::Ready(()),
-            None => {
-                let key = waiters.push_back((), cx.waker());
-                drop(waiters);
-                self.key = Some(key);
-                Poll::Pending
-            }
-            Some(key) if waiters.is_linked(key) => {
-                waiters.set_waker(key, cx.waker());
-                Poll::Pending
-            }
-            Some(key) => {
-                // Unlinked: `set` woke us (even if the event has been cleared since).
-                waiters.remove(key);
-                drop(waiters);
-                self.key = None;
-                Poll::Ready(())
-            }
+        let event = self.slot.host();
+        let mut waiters = event.waiters.borrow_mut();
+        if self.slot.is_registered() {
+            // Unlinked: `set` woke us (even if the event has been cleared since).
+            return self.slot.poll_granted(&mut waiters, cx.waker());
         }
+        if event.is_set.get() {
+            return Poll::Ready(());
+        }
+        self.slot.register(&mut waiters, (), cx.waker());
+        Poll::Pending
     }
 }
 
-impl Drop for Wait<'_> {
-    fn drop(&mut self) {
+impl WaiterHost for &Event {
+    type Data = ();
+
+    fn with_waiters<R>(self, f: impl FnOnce(&mut WaiterList<()>) -> R) -> R {
+        f(&mut self.waiters.borrow_mut())
+    }
+
+    fn hand_on(self, (): ()) {
         // Nothing to hand on: `set` wakes every waiter, not a chosen one.
-        if let Some(key) = self.key {
-            self.event.waiters.borrow_mut().remove(key);
-        }
     }
 }

@@ -8,6 +8,7 @@ use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use super::slot::{WaiterHost, WaiterSlot};
 use super::waiters::WaiterList;
 
 /// An async mutex that owns its data: [`lock`](Lock::lock) waits for the
@@ -94,8 +95,7 @@ impl<T: ?Sized> Lock<T> {
     /// ```
     pub async fn lock(&self) -> LockGuard<'_, T> {
         Acquire {
-            raw: &self.raw,
-            key: None,
+            slot: WaiterSlot::new(&self.raw),
         }
         .await;
         self.guard()
@@ -244,8 +244,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for LockGuard<'_, T> {
 
 /// The pending part of [`Lock::lock`].
 struct Acquire<'a> {
-    raw: &'a RawLock,
-    key: Option<usize>,
+    slot: WaiterSlot<&'a RawLock>,
 }
 
 impl Future for Acquire<'_> {
@@ -261,55 +260,33 @@ impl Future for Acquire<'_> {
 impl Acquire<'_> {
     #[inline]
     fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let raw = self.raw;
-        match self.key {
-            None => {
-                // Fast path: the invariant (nobody queued while unlocked) makes this fair.
-                if !raw.locked.get() {
-                    raw.locked.set(true);
-                    return Poll::Ready(());
-                }
-                self.key = Some(raw.waiters.borrow_mut().push_back((), cx.waker()));
-                Poll::Pending
-            }
-            Some(key) => {
-                let mut waiters = raw.waiters.borrow_mut();
-                if waiters.is_linked(key) {
-                    waiters.set_waker(key, cx.waker());
-                    return Poll::Pending;
-                }
-                // Unlinked: `unlock` handed us the lock.
-                waiters.remove(key);
-                drop(waiters);
-                self.key = None;
-                Poll::Ready(())
-            }
+        let raw = self.slot.host();
+        if self.slot.is_registered() {
+            // Unlinked: `unlock` handed us the lock.
+            return self
+                .slot
+                .poll_granted(&mut raw.waiters.borrow_mut(), cx.waker());
         }
+        // Fast path: the invariant (nobody queued while unlocked) makes this fair.
+        if !raw.locked.get() {
+            raw.locked.set(true);
+            return Poll::Ready(());
+        }
+        self.slot
+            .register(&mut raw.waiters.borrow_mut(), (), cx.waker());
+        Poll::Pending
     }
 }
 
-impl Drop for Acquire<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        // Inlined fast path: a completed acquire holds no waiter slot.
-        if let Some(key) = self.key {
-            self.abandon(key);
-        }
-    }
-}
+impl WaiterHost for &RawLock {
+    type Data = ();
 
-impl Acquire<'_> {
-    /// A pending acquire is dropped: free its slot, passing the lock on if it was granted.
-    fn abandon(&self, key: usize) {
-        let granted = {
-            let mut waiters = self.raw.waiters.borrow_mut();
-            let granted = !waiters.is_linked(key);
-            waiters.remove(key);
-            granted
-        };
-        if granted {
-            // We were handed the lock but will never use it: pass it on.
-            self.raw.unlock();
-        }
+    fn with_waiters<R>(self, f: impl FnOnce(&mut WaiterList<()>) -> R) -> R {
+        f(&mut self.waiters.borrow_mut())
+    }
+
+    fn hand_on(self, (): ()) {
+        // We were handed the lock but will never use it: pass it on.
+        self.unlock();
     }
 }

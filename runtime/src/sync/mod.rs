@@ -75,6 +75,7 @@ mod lock;
 pub mod queue;
 mod rlock;
 mod semaphore;
+pub(crate) mod slot;
 pub(crate) mod waiters;
 
 pub use barrier::{Barrier, BarrierWaitResult};

@@ -7,6 +7,7 @@ use std::ops::Deref;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use super::slot::{WaiterHost, WaiterSlot};
 use super::waiters::WaiterList;
 use crate::coop;
 use crate::task::{self, Id};
@@ -89,9 +90,8 @@ impl<T: ?Sized> RLock<T> {
     pub async fn lock(&self) -> RLockGuard<'_, T> {
         let me = task::current().id();
         Acquire {
-            lock: self,
+            slot: WaiterSlot::new(self),
             me,
-            key: None,
         }
         .await;
         RLockGuard { lock: self }
@@ -221,9 +221,8 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RLockGuard<'_, T> {
 
 /// The pending part of [`RLock::lock`].
 struct Acquire<'a, T: ?Sized> {
-    lock: &'a RLock<T>,
+    slot: WaiterSlot<&'a RLock<T>>,
     me: Id,
-    key: Option<usize>,
 }
 
 impl<T: ?Sized> Future for Acquire<'_, T> {
@@ -238,44 +237,33 @@ impl<T: ?Sized> Future for Acquire<'_, T> {
 
 impl<T: ?Sized> Acquire<'_, T> {
     fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let lock = self.lock;
-        match self.key {
-            None => {
-                if lock.try_enter(self.me) {
-                    return Poll::Ready(());
-                }
-                let key = lock.waiters.borrow_mut().push_back(self.me, cx.waker());
-                self.key = Some(key);
-                Poll::Pending
-            }
-            Some(key) => {
-                let mut waiters = lock.waiters.borrow_mut();
-                if waiters.is_linked(key) {
-                    waiters.set_waker(key, cx.waker());
-                    return Poll::Pending;
-                }
-                // Unlinked: `exit` made us the owner at depth 1.
-                waiters.remove(key);
-                drop(waiters);
-                self.key = None;
-                Poll::Ready(())
-            }
+        let lock = self.slot.host();
+        if self.slot.is_registered() {
+            // Unlinked: `exit` made us the owner at depth 1.
+            return self
+                .slot
+                .poll_granted(&mut lock.waiters.borrow_mut(), cx.waker())
+                .map(|_me| ());
         }
+        if lock.try_enter(self.me) {
+            return Poll::Ready(());
+        }
+        let me = self.me;
+        self.slot
+            .register(&mut lock.waiters.borrow_mut(), me, cx.waker());
+        Poll::Pending
     }
 }
 
-impl<T: ?Sized> Drop for Acquire<'_, T> {
-    fn drop(&mut self) {
-        let Some(key) = self.key else { return };
-        let granted = {
-            let mut waiters = self.lock.waiters.borrow_mut();
-            let granted = !waiters.is_linked(key);
-            waiters.remove(key);
-            granted
-        };
-        if granted {
-            // We own the lock at depth 1 but will never make a guard: release that level.
-            self.lock.exit();
-        }
+impl<T: ?Sized> WaiterHost for &RLock<T> {
+    type Data = Id;
+
+    fn with_waiters<R>(self, f: impl FnOnce(&mut WaiterList<Id>) -> R) -> R {
+        f(&mut self.waiters.borrow_mut())
+    }
+
+    fn hand_on(self, _me: Id) {
+        // We own the lock at depth 1 but will never make a guard: release that level.
+        self.exit();
     }
 }

@@ -8,7 +8,8 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::error::{AcquireError, TryAcquireError};
-use super::waiters::WaiterList;
+use super::slot::{WaiterHost, WaiterSlot};
+use super::waiters::{grant_front, WaiterList};
 
 /// A counting semaphore: at most `n` permits are out at a time. [`acquire`](Semaphore::acquire)
 /// waits for a [`Permit`], which gives its permits back when dropped.
@@ -51,7 +52,7 @@ pub struct Semaphore {
 }
 
 /// A queued request. Linked: waiting. Unlinked: granted its permits, or refused (`closed`).
-struct Request {
+pub(crate) struct Request {
     needed: usize,
     closed: bool,
 }
@@ -108,9 +109,8 @@ impl Semaphore {
         n: usize,
     ) -> impl Future<Output = Result<Permit<'_>, AcquireError>> + '_ {
         Acquire {
-            sem: self,
+            slot: WaiterSlot::new(self),
             needed: n,
-            key: None,
         }
     }
 
@@ -196,19 +196,7 @@ impl Semaphore {
             return;
         }
         let parked = self.waiters.borrow().len();
-        for _ in 0..parked {
-            let waker = {
-                let mut waiters = self.waiters.borrow_mut();
-                let Some(key) = waiters.pop_front() else {
-                    break;
-                };
-                waiters.data_mut(key).closed = true;
-                waiters.take_waker(key)
-            };
-            if let Some(waker) = waker {
-                waker.wake();
-            }
-        }
+        grant_front(&self.waiters, parked, |request| request.closed = true);
     }
 
     /// Has [`close`](Semaphore::close) been called?
@@ -333,9 +321,8 @@ impl fmt::Debug for Permit<'_> {
 
 /// The pending part of [`Semaphore::acquire_many`].
 struct Acquire<'a> {
-    sem: &'a Semaphore,
+    slot: WaiterSlot<&'a Semaphore>,
     needed: usize,
-    key: Option<usize>,
 }
 
 impl<'a> Future for Acquire<'a> {
@@ -354,7 +341,7 @@ impl<'a> Acquire<'a> {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Permit<'a>, AcquireError>> {
-        let sem = self.sem;
+        let sem = self.slot.host();
         let needed = self.needed;
         // Built only on the way out: a Permit gives its permits back when dropped.
         let granted = || {
@@ -363,60 +350,61 @@ impl<'a> Acquire<'a> {
                 permits: needed,
             }))
         };
-        match self.key {
-            None => {
-                if sem.closed.get() {
-                    return Poll::Ready(Err(AcquireError(())));
-                }
-                if needed == 0 || sem.take_now(needed) {
-                    return granted();
-                }
-                let request = Request {
-                    needed,
-                    closed: false,
-                };
-                self.key = Some(sem.waiters.borrow_mut().push_back(request, cx.waker()));
-                Poll::Pending
+        if self.slot.is_registered() {
+            let request = match self
+                .slot
+                .poll_granted(&mut sem.waiters.borrow_mut(), cx.waker())
+            {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(request) => request,
+            };
+            if request.closed {
+                return Poll::Ready(Err(AcquireError(())));
             }
-            Some(key) => {
-                let mut waiters = sem.waiters.borrow_mut();
-                if waiters.is_linked(key) {
-                    waiters.set_waker(key, cx.waker());
-                    return Poll::Pending;
-                }
-                let request = waiters.remove(key);
-                drop(waiters);
-                self.key = None;
-                if request.closed {
-                    return Poll::Ready(Err(AcquireError(())));
-                }
-                if sem.closed.get() {
-                    // Granted, then the semaphore closed before we ran: "every waiter gets
-                    // AcquireError", so the permits go back (no waiter is left to take them).
-                    sem.permits.set(sem.permits.get() + needed);
-                    return Poll::Ready(Err(AcquireError(())));
-                }
-                granted()
+            if sem.closed.get() {
+                // Granted, then the semaphore closed before we ran: "every waiter gets
+                // AcquireError", so the permits go back (no waiter is left to take them).
+                sem.permits.set(sem.permits.get() + needed);
+                return Poll::Ready(Err(AcquireError(())));
             }
+            return granted();
         }
+        if sem.closed.get() {
+            return Poll::Ready(Err(AcquireError(())));
+        }
+        if needed == 0 || sem.take_now(needed) {
+            return granted();
+        }
+        let request = Request {
+            needed,
+            closed: false,
+        };
+        self.slot
+            .register(&mut sem.waiters.borrow_mut(), request, cx.waker());
+        Poll::Pending
     }
 }
 
-impl Drop for Acquire<'_> {
-    fn drop(&mut self) {
-        let Some(key) = self.key else { return };
-        let request = {
-            let mut waiters = self.sem.waiters.borrow_mut();
-            let granted = !waiters.is_linked(key);
-            let request = waiters.remove(key);
-            (granted && !request.closed).then_some(request.needed)
-        };
-        match request {
+impl WaiterHost for &Semaphore {
+    type Data = Request;
+
+    fn with_waiters<R>(self, f: impl FnOnce(&mut WaiterList<Request>) -> R) -> R {
+        f(&mut self.waiters.borrow_mut())
+    }
+
+    fn hand_on(self, request: Request) {
+        if request.closed {
+            // Refused by `close`: nothing was granted, and a closed semaphore has nobody
+            // waiting behind us.
+            self.grant_waiters();
+        } else {
             // Handed permits we will never use: give them to the next waiters.
-            Some(needed) => self.sem.add_permits(needed),
-            // Still waiting: if we were the head blocking a smaller request behind us, that
-            // one may fit now.
-            None => self.sem.grant_waiters(),
+            self.add_permits(request.needed);
         }
+    }
+
+    fn left_waiting(self) {
+        // If we were the head blocking a smaller request behind us, that one may fit now.
+        self.grant_waiters();
     }
 }

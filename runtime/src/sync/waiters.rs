@@ -16,7 +16,11 @@
 //!
 //! Wakers are taken out of the list and woken by the caller *after* it has released its
 //! `RefCell` borrow, so a waker that runs code inline cannot re-enter a borrowed primitive.
+//!
+//! A list is `!Send` unless it is made for another thread ([`CrossThread`]: the shard
+//! channel's, which lives behind a `Mutex`), so the primitives built on it stay on their loop.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::marker::PhantomData;
 use std::task::Waker;
@@ -26,15 +30,21 @@ use slab::Slab;
 /// Slots an emptied waiter list keeps; above this it frees its slab.
 const SHRINK_ABOVE: usize = 1024;
 
-pub(crate) struct WaiterList<T> {
+/// The default thread marker: the list (and every primitive holding one) is `!Send` and
+/// `!Sync`, as the design promises: they belong to the thread of the loop whose tasks they park.
+pub(crate) struct LocalOnly(PhantomData<*const ()>);
+
+/// The thread marker of a list that is shared between threads behind a lock (it holds only
+/// `Send` wakers and data).
+pub(crate) struct CrossThread;
+
+pub(crate) struct WaiterList<T, Th = LocalOnly> {
     nodes: Slab<Node<T>>,
     head: Option<usize>,
     tail: Option<usize>,
     /// Linked (still waiting) nodes.
     len: usize,
-    /// Every primitive holds a waiter list, so this makes them all `!Send` (and `!Sync`),
-    /// as the design promises: they belong to the thread of the loop whose tasks they park.
-    _not_send: PhantomData<*const ()>,
+    _thread: PhantomData<Th>,
 }
 
 struct Node<T> {
@@ -45,14 +55,14 @@ struct Node<T> {
     data: T,
 }
 
-impl<T> WaiterList<T> {
-    pub(crate) const fn new() -> WaiterList<T> {
+impl<T, Th> WaiterList<T, Th> {
+    pub(crate) const fn new() -> WaiterList<T, Th> {
         WaiterList {
             nodes: Slab::new(),
             head: None,
             tail: None,
             len: 0,
-            _not_send: PhantomData,
+            _thread: PhantomData,
         }
     }
 
@@ -162,7 +172,31 @@ impl<T> WaiterList<T> {
     }
 }
 
-impl<T> fmt::Debug for WaiterList<T> {
+/// Grant the `n` oldest waiters (fewer if fewer wait), one borrow at a time: unlink each,
+/// let `grant` record what it was given in its data, and wake it once the borrow is released
+/// (so a waker that runs code inline cannot re-enter a borrowed primitive). Callers count
+/// `n` before the first wake: a woken task that waits again is not granted twice.
+pub(crate) fn grant_front<T>(
+    waiters: &RefCell<WaiterList<T>>,
+    n: usize,
+    mut grant: impl FnMut(&mut T),
+) {
+    for _ in 0..n {
+        let waker = {
+            let mut list = waiters.borrow_mut();
+            let Some(key) = list.pop_front() else {
+                return;
+            };
+            grant(list.data_mut(key));
+            list.take_waker(key)
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<T, Th> fmt::Debug for WaiterList<T, Th> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaiterList")
             .field("waiting", &self.len)
@@ -195,7 +229,7 @@ mod tests {
     #[test]
     fn keeps_fifo_order_through_removals_from_the_middle() {
         let waker = Waker::from(Arc::new(Noop));
-        let mut list = WaiterList::new();
+        let mut list: WaiterList<u32> = WaiterList::new();
         let keys: Vec<usize> = (0..5).map(|i| list.push_back(i, &waker)).collect();
         assert_eq!(list.remove(keys[2]), 2);
         assert_eq!(list.remove(keys[0]), 0);
@@ -216,7 +250,7 @@ mod tests {
     #[test]
     fn an_emptied_list_gives_back_a_large_slab_and_keeps_a_small_one() {
         let waker = Waker::from(Arc::new(Noop));
-        let mut list = WaiterList::new();
+        let mut list: WaiterList<u32> = WaiterList::new();
         let keys: Vec<usize> = (0..5000).map(|i| list.push_back(i, &waker)).collect();
         assert!(list.nodes.capacity() >= 5000);
         for (n, key) in keys.into_iter().enumerate() {
@@ -236,7 +270,7 @@ mod tests {
     #[test]
     fn granted_slots_survive_until_their_owner_removes_them() {
         let waker = Waker::from(Arc::new(Noop));
-        let mut list = WaiterList::new();
+        let mut list: WaiterList<u32> = WaiterList::new();
         let a = list.push_back(1u32, &waker);
         assert_eq!(list.pop_front(), Some(a));
         assert!(list.is_empty());

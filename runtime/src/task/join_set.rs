@@ -181,6 +181,36 @@ impl<T: 'static> JoinSet<T> {
     }
 }
 
+/// A `JoinSet` is a stream of its tasks' results, in the order they finish; the stream ends
+/// when the set is empty (like `join_next` returning `None`).
+///
+/// ```
+/// use futures_core::Stream;
+/// use std::pin::Pin;
+/// corio_runtime::run(async {
+///     let mut set = corio_runtime::task::JoinSet::new();
+///     for i in 1..=3u32 {
+///         set.spawn(async move { i });
+///     }
+///     let mut sum = 0;
+///     while let Some(r) = std::future::poll_fn(|cx| Pin::new(&mut set).poll_next(cx)).await {
+///         sum += r.unwrap();
+///     }
+///     assert_eq!(sum, 6);
+/// });
+/// ```
+impl<T: 'static> futures_core::Stream for JoinSet<T> {
+    type Item = Result<T, JoinError>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_join_next(cx)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.entries.len(), Some(self.entries.len()))
+    }
+}
+
 impl<T: 'static> Default for JoinSet<T> {
     fn default() -> Self {
         JoinSet::new()

@@ -4,12 +4,9 @@
 //! allocation) and needs no `Send`: everything runs on the loop's thread.
 
 mod info;
-mod join_handle;
 mod join_set;
 mod local;
-pub(crate) mod raw;
 mod tracker;
-pub(crate) mod waker;
 
 #[cfg(test)]
 mod tests;
@@ -19,8 +16,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+pub use crate::cell::{AbortHandle, Id, JoinError, JoinHandle};
 pub use info::{all, TaskInfo, TaskState};
-pub use join_handle::{AbortHandle, JoinError, JoinHandle};
 pub use join_set::JoinSet;
 pub use local::{AccessError, LocalKey, TaskLocalFuture};
 pub use tracker::{TaskTracker, TaskTrackerToken};
@@ -30,8 +27,8 @@ pub use crate::coop::{
     budget_remaining, charge_budget, charge_bytes, unconstrained, BYTES_PER_UNIT,
 };
 
+use crate::cell::{Task, TaskName};
 use crate::context;
-use raw::TaskPtr;
 
 /// Spawn `future` as a new task on the current runtime and return its [`JoinHandle`].
 ///
@@ -73,7 +70,7 @@ where
 /// ```
 #[derive(Debug, Default, Clone)]
 pub struct Builder {
-    name: Option<Box<raw::TaskName>>,
+    name: Option<Box<TaskName>>,
 }
 
 impl Builder {
@@ -84,7 +81,7 @@ impl Builder {
 
     /// Name the task (shown by `task::current().name()` and in `Debug` output).
     pub fn name(mut self, name: impl Into<String>) -> Builder {
-        self.name = Some(Box::new(raw::TaskName(name.into().into_boxed_str())));
+        self.name = Some(Box::new(TaskName(name.into().into_boxed_str())));
         self
     }
 
@@ -144,64 +141,25 @@ impl Future for YieldNow {
     }
 }
 
-/// A task's id, unique within its runtime. The `block_on` future is id 0.
-///
-/// ```
-/// corio_runtime::run(async {
-///     assert_eq!(corio_runtime::task::current().id().as_u64(), 0);
-/// });
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Id(pub(crate) u64);
-
-impl Id {
-    /// The id as a number.
-    pub fn as_u64(self) -> u64 {
-        self.0
-    }
-}
-
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
 /// The task that is running (like `threading.current_thread()`), from [`current`].
+#[derive(Clone)]
 pub struct TaskRef {
-    task: Option<TaskPtr>,
+    /// `None` for the `block_on` future.
+    task: Option<Task>,
 }
 
 impl TaskRef {
     /// The task's id (0 for the `block_on` future).
     pub fn id(&self) -> Id {
-        Id(self.task.map_or(0, |t| t.header().id))
+        Id(self.task.as_ref().map_or(0, Task::id))
     }
 
     /// The task's name: the one given to `task::Builder::name`, `Some("main")` for the
     /// `block_on` future, `None` for unnamed tasks.
     pub fn name(&self) -> Option<&str> {
         match &self.task {
-            Some(t) => t.header().name.as_ref().map(|n| &*n.0),
+            Some(t) => t.name(),
             None => Some("main"),
-        }
-    }
-}
-
-impl Clone for TaskRef {
-    fn clone(&self) -> TaskRef {
-        if let Some(t) = self.task {
-            t.add_ref();
-        }
-        TaskRef { task: self.task }
-    }
-}
-
-impl Drop for TaskRef {
-    fn drop(&mut self) {
-        if let Some(t) = self.task {
-            // SAFETY: a TaskRef owns one reference.
-            unsafe { t.drop_ref() };
         }
     }
 }
@@ -229,12 +187,8 @@ impl fmt::Debug for TaskRef {
 /// ```
 #[track_caller]
 pub fn current() -> TaskRef {
-    context::expect_core("task::current", |core| {
-        let task = core.current.get();
-        if let Some(t) = task {
-            t.add_ref();
-        }
-        TaskRef { task }
+    context::expect_core("task::current", |core| TaskRef {
+        task: core.current_task(),
     })
 }
 

@@ -20,7 +20,7 @@ use crate::context;
 /// ```
 #[inline]
 pub fn now() -> Instant {
-    context::with_core(|core| core.timers.now()).unwrap_or_else(Instant::now)
+    context::with_core(|core| core.timers().now()).unwrap_or_else(Instant::now)
 }
 
 /// Stop the current runtime's clock. From now on time moves only by [`advance`] and, unless
@@ -45,7 +45,7 @@ pub fn now() -> Instant {
 /// ```
 #[track_caller]
 pub fn pause() {
-    context::expect_core("time::pause", |core| core.timers.clock.pause());
+    context::expect_core("time::pause", |core| core.timers().clock.pause());
 }
 
 /// Let the current runtime's clock run again, from the instant it stands at (it never jumps
@@ -63,7 +63,7 @@ pub fn pause() {
 /// ```
 #[track_caller]
 pub fn resume() {
-    context::expect_core("time::resume", |core| core.timers.clock.resume());
+    context::expect_core("time::resume", |core| core.timers().clock.resume());
 }
 
 /// Move the paused clock forward by `duration`, fire every timer now due (in deadline, then
@@ -96,13 +96,13 @@ pub fn resume() {
 /// ```
 pub async fn advance(duration: Duration) {
     context::expect_core("time::advance", |core| {
-        if !core.timers.clock.advance(duration) {
+        if !core.timers().clock.advance(duration) {
             panic!(
                 "time::advance needs paused time: call time::pause() first, or build the \
                  runtime with Builder::start_paused(true)"
             );
         }
-        core.timers.fire_due();
+        core.timers().fire_due();
     });
     crate::task::yield_now().await;
 }

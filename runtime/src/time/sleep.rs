@@ -134,7 +134,7 @@ impl Sleep {
                 }
             }
             None => {
-                let timers = context::expect_core("time::sleep", |core| core.timers.clone());
+                let timers = context::expect_core("time::sleep", |core| core.timers().clone());
                 match timers.insert(self.deadline, cx.waker()) {
                     None => Poll::Ready(()),
                     Some(key) => {

@@ -15,7 +15,7 @@ use std::fmt;
 use std::rc::Rc;
 
 use bytes::Bytes;
-use corio_net::net::TcpStream;
+use corio_net::TcpStream;
 use corio_runtime::time::timeout;
 use http_body_util::Full;
 use hyper::body::{Body, Incoming};
@@ -46,7 +46,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// ```
 /// use corio_compat::hyper::client::Client;
 /// use corio_compat::hyper::HyperIo;
-/// use corio_net::net::TcpListener;
+/// use corio_net::TcpListener;
 /// use http_body_util::BodyExt;
 ///
 /// corio_runtime::run(async {

@@ -1,5 +1,6 @@
-//! The pending parts of `put`, `get` and `join`: each owns a waiter slot while it waits and
-//! settles its grant (an item handed to it, a slot reserved for it) when dropped.
+//! The pending parts of `put`, `get` and `join`: each owns a [`WaiterSlot`] in one of the
+//! queue's lists while it waits, and the list's [`WaiterHost`] settles an unseen grant (an
+//! item handed to a getter, a slot reserved for a putter) when the future is dropped.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,12 +11,46 @@ use super::storage::Storage;
 use super::GenericQueue;
 use crate::coop;
 use crate::sync::error::Closed;
+use crate::sync::slot::{WaiterHost, WaiterSlot};
+use crate::sync::waiters::WaiterList;
+
+/// Names one of a queue's three waiter lists for a [`WaiterSlot`]: the lists live together
+/// in the queue's `State`, so the host is the queue plus which list.
+macro_rules! list_host {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        pub(super) struct $name<'a, T, S>(pub(super) &'a GenericQueue<T, S>);
+
+        // By hand: derived impls would ask for `T: Copy`.
+        impl<T, S> Clone for $name<'_, T, S> {
+            fn clone(&self) -> Self {
+                *self
+            }
+        }
+        impl<T, S> Copy for $name<'_, T, S> {}
+    };
+}
+
+list_host!(
+    /// The getters: linked while waiting, unlinked when handed an item (`Some`) or woken by
+    /// `close` (`None`).
+    Getters
+);
+list_host!(
+    /// The putters: they stay linked when granted a slot (see `State::putters`).
+    Putters
+);
+list_host!(
+    /// The tasks in `join`.
+    Joiners
+);
 
 /// The pending part of [`GenericQueue::put`]: keeps the item until it is inserted.
 pub(super) struct Put<'a, T, S: Storage<T>> {
-    pub(super) queue: &'a GenericQueue<T, S>,
+    // Field order matters: the slot settles (and wakes) before an unsent item is dropped,
+    // so the item's own `Drop` runs with the queue consistent and unborrowed.
+    pub(super) slot: WaiterSlot<Putters<'a, T, S>>,
     pub(super) item: Option<T>,
-    pub(super) key: Option<usize>,
 }
 
 // `item` is never pinned: it is moved out by value when the put completes.
@@ -38,40 +73,37 @@ impl<T, S: Storage<T>> Put<'_, T, S> {
     ) -> Poll<Result<(), Closed<T>>> {
         let this = &mut *self;
         let item = &mut this.item;
-        let key = &mut this.key;
-        this.queue.update(|s, wake| {
+        let slot = &mut this.slot;
+        slot.host().0.update(|s, wake| {
             let taken = |item: &mut Option<T>| item.take().expect("Put polled after completion");
-            match *key {
+            match slot.key() {
                 None if s.closed => Poll::Ready(Err(Closed(taken(item)))),
                 None if s.has_room_now() => {
                     s.insert(taken(item), wake);
                     Poll::Ready(Ok(()))
                 }
                 None => {
-                    let k = s.putters.push_back(PutSlot { granted: false }, cx.waker());
+                    slot.register(&mut s.putters, PutSlot { granted: false }, cx.waker());
                     if s.next_ungranted.is_none() {
-                        s.next_ungranted = Some(k);
+                        s.next_ungranted = slot.key();
                     }
-                    *key = Some(k);
                     Poll::Pending
                 }
-                Some(k) if s.closed => {
+                Some(_) if s.closed => {
                     // `close` unlinked us; reservations were cleared with it.
-                    s.putters.remove(k);
-                    *key = None;
+                    slot.release(&mut s.putters);
                     Poll::Ready(Err(Closed(taken(item))))
                 }
                 Some(k) if s.putters.data(k).granted && s.putters.front() == Some(k) => {
-                    s.putters.remove(k);
-                    *key = None;
+                    slot.release(&mut s.putters);
                     s.reserved -= 1;
                     s.insert(taken(item), wake);
                     s.wake_head_putter(wake);
                     Poll::Ready(Ok(()))
                 }
-                Some(k) => {
+                Some(_) => {
                     // Still waiting for a slot, or granted but behind an older granted putter.
-                    s.putters.set_waker(k, cx.waker());
+                    slot.set_waker(&mut s.putters, cx.waker());
                     Poll::Pending
                 }
             }
@@ -79,10 +111,21 @@ impl<T, S: Storage<T>> Put<'_, T, S> {
     }
 }
 
-impl<T, S: Storage<T>> Drop for Put<'_, T, S> {
-    fn drop(&mut self) {
-        let Some(key) = self.key else { return };
-        self.queue.update(|s, wake| {
+impl<T, S: Storage<T>> WaiterHost for Putters<'_, T, S> {
+    type Data = PutSlot;
+
+    fn with_waiters<R>(self, f: impl FnOnce(&mut WaiterList<PutSlot>) -> R) -> R {
+        f(&mut self.0.state.borrow_mut().putters)
+    }
+
+    fn hand_on(self, _: PutSlot) {
+        unreachable!("putters settle in `abandon`: a granted putter stays linked")
+    }
+
+    /// Putters have their own grant rule (granted ones stay linked, so only the head
+    /// inserts), so they settle here, in one borrow of the state.
+    fn abandon(self, key: usize) {
+        self.0.update(|s, wake| {
             if s.closed {
                 s.putters.remove(key);
                 return;
@@ -106,8 +149,7 @@ impl<T, S: Storage<T>> Drop for Put<'_, T, S> {
 
 /// The pending part of [`GenericQueue::get`].
 pub(super) struct Get<'a, T, S: Storage<T>> {
-    pub(super) queue: &'a GenericQueue<T, S>,
-    pub(super) key: Option<usize>,
+    pub(super) slot: WaiterSlot<Getters<'a, T, S>>,
 }
 
 impl<T, S: Storage<T>> Future for Get<'_, T, S> {
@@ -122,53 +164,51 @@ impl<T, S: Storage<T>> Future for Get<'_, T, S> {
 
 impl<T, S: Storage<T>> Get<'_, T, S> {
     fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        let this = &mut *self;
-        let key = &mut this.key;
-        this.queue.update(|s, wake| match *key {
-            None => {
-                if let Some(item) = s.take(wake) {
-                    return Poll::Ready(Some(item));
-                }
-                if s.closed {
-                    return Poll::Ready(None);
-                }
-                *key = Some(s.getters.push_back(None, cx.waker()));
-                Poll::Pending
-            }
-            Some(k) if s.getters.is_linked(k) => {
-                s.getters.set_waker(k, cx.waker());
-                Poll::Pending
-            }
-            Some(k) => {
-                *key = None;
-                match s.getters.remove(k) {
-                    Some(item) => {
+        let slot = &mut self.slot;
+        slot.host().0.update(|s, wake| {
+            if slot.is_registered() {
+                return match slot.poll_granted(&mut s.getters, cx.waker()) {
+                    Poll::Pending => Poll::Pending,
+                    Poll::Ready(Some(item)) => {
                         // The item leaves the queue now: its slot frees up.
                         s.handed -= 1;
                         s.grant_putters(wake);
                         Poll::Ready(Some(item))
                     }
                     // Woken by `close` with nothing left for us.
-                    None => Poll::Ready(None),
-                }
+                    Poll::Ready(None) => Poll::Ready(None),
+                };
             }
+            if let Some(item) = s.take(wake) {
+                return Poll::Ready(Some(item));
+            }
+            if s.closed {
+                return Poll::Ready(None);
+            }
+            slot.register(&mut s.getters, None, cx.waker());
+            Poll::Pending
         })
     }
 }
 
-impl<T, S: Storage<T>> Drop for Get<'_, T, S> {
-    fn drop(&mut self) {
-        let Some(key) = self.key else { return };
-        self.queue.update(|s, wake| {
-            if let Some(item) = s.getters.remove(key) {
-                // Handed an item we will never take: the next getter gets it, or it goes
-                // back into storage. `unfinished` already counts it.
-                s.handed -= 1;
-                if s.getters.is_empty() {
-                    s.items.restore(item);
-                } else {
-                    s.give(item, wake);
-                }
+impl<T, S: Storage<T>> WaiterHost for Getters<'_, T, S> {
+    type Data = Option<T>;
+
+    fn with_waiters<R>(self, f: impl FnOnce(&mut WaiterList<Option<T>>) -> R) -> R {
+        f(&mut self.0.state.borrow_mut().getters)
+    }
+
+    fn hand_on(self, item: Option<T>) {
+        // `close` woke us with nothing: nothing to hand on.
+        let Some(item) = item else { return };
+        self.0.update(|s, wake| {
+            // Handed an item we will never take: the next getter gets it, or it goes back
+            // into storage. `unfinished` already counts it.
+            s.handed -= 1;
+            if s.getters.is_empty() {
+                s.items.restore(item);
+            } else {
+                s.give(item, wake);
             }
         });
     }
@@ -176,8 +216,7 @@ impl<T, S: Storage<T>> Drop for Get<'_, T, S> {
 
 /// The pending part of [`GenericQueue::join`].
 pub(super) struct Join<'a, T, S: Storage<T>> {
-    pub(super) queue: &'a GenericQueue<T, S>,
-    pub(super) key: Option<usize>,
+    pub(super) slot: WaiterSlot<Joiners<'a, T, S>>,
 }
 
 impl<T, S: Storage<T>> Future for Join<'_, T, S> {
@@ -192,31 +231,28 @@ impl<T, S: Storage<T>> Future for Join<'_, T, S> {
 
 impl<T, S: Storage<T>> Join<'_, T, S> {
     fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
-        let key = &mut this.key;
-        this.queue.update(|s, _| match *key {
-            None if s.unfinished == 0 => Poll::Ready(()),
-            None => {
-                *key = Some(s.joiners.push_back((), cx.waker()));
-                Poll::Pending
+        let slot = &mut self.slot;
+        slot.host().0.update(|s, _| {
+            if slot.is_registered() {
+                return slot.poll_granted(&mut s.joiners, cx.waker());
             }
-            Some(k) if s.joiners.is_linked(k) => {
-                s.joiners.set_waker(k, cx.waker());
-                Poll::Pending
+            if s.unfinished == 0 {
+                return Poll::Ready(());
             }
-            Some(k) => {
-                s.joiners.remove(k);
-                *key = None;
-                Poll::Ready(())
-            }
+            slot.register(&mut s.joiners, (), cx.waker());
+            Poll::Pending
         })
     }
 }
 
-impl<T, S: Storage<T>> Drop for Join<'_, T, S> {
-    fn drop(&mut self) {
-        if let Some(key) = self.key {
-            self.queue.state.borrow_mut().joiners.remove(key);
-        }
+impl<T, S: Storage<T>> WaiterHost for Joiners<'_, T, S> {
+    type Data = ();
+
+    fn with_waiters<R>(self, f: impl FnOnce(&mut WaiterList<()>) -> R) -> R {
+        f(&mut self.0.state.borrow_mut().joiners)
+    }
+
+    fn hand_on(self, (): ()) {
+        // Nothing to hand on: the count reaching zero wakes every joiner.
     }
 }
