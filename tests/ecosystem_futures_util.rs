@@ -1,24 +1,17 @@
 //! futures-util over corio TCP with no glue: BufReader + lines, copy, select!,
 //! FuturesUnordered, split into halves. Each test asserts what came back.
 
+mod common;
+
 use std::time::Duration;
 
 use corio::net::{TcpListener, TcpStream};
 use futures_util::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
-async fn pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap())
-        .await
-        .unwrap();
-    let (server, _) = listener.accept().await.unwrap();
-    (client, server)
-}
-
 #[corio::test]
 async fn buf_reader_lines_splits_what_was_written() {
-    let (mut client, server) = pair().await;
+    let (mut client, server) = common::tcp_pair().await;
     corio::spawn(async move {
         for i in 0..100 {
             AsyncWriteExt::write_all(&mut client, format!("line {i}\n").as_bytes())
@@ -43,7 +36,7 @@ async fn buf_reader_lines_splits_what_was_written() {
 
 #[corio::test]
 async fn copy_echoes_a_megabyte_through_a_server() {
-    let (client, server) = pair().await;
+    let (client, server) = common::tcp_pair().await;
     // The server copies its read side to its write side (an echo) with futures' `copy`.
     corio::spawn(async move {
         let (reader, mut writer) = AsyncReadExt::split(server);
@@ -64,7 +57,7 @@ async fn copy_echoes_a_megabyte_through_a_server() {
 
 #[corio::test(start_paused = true)]
 async fn select_picks_the_read_that_is_ready() {
-    let (mut client, mut server) = pair().await;
+    let (mut client, mut server) = common::tcp_pair().await;
     AsyncWriteExt::write_all(&mut client, b"ping")
         .await
         .unwrap();

@@ -206,14 +206,7 @@ async fn connect_timeout_gives_up_on_a_connect_that_hangs() {
 
 #[corio::test(start_paused = true)]
 async fn request_timeout_gives_up_on_a_server_that_never_answers() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    corio::spawn(async move {
-        // Accept and read, never answer; keep the stream open.
-        let (mut stream, _) = listener.accept().await.unwrap();
-        let mut buf = [0u8; 1024];
-        while stream.read(&mut buf).await.unwrap_or(0) > 0 {}
-    });
+    let addr = hyper_support::silent_server().await;
     let client: Client = Client::builder()
         .request_timeout(Duration::from_secs(30))
         .build();
@@ -296,13 +289,7 @@ async fn a_request_never_sent_comes_back_as_it_was() {
 
 #[corio::test(start_paused = true)]
 async fn a_request_that_timed_out_is_not_handed_back() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    corio::spawn(async move {
-        let (mut stream, _) = listener.accept().await.unwrap();
-        let mut buf = [0u8; 1024];
-        while stream.read(&mut buf).await.unwrap_or(0) > 0 {}
-    });
+    let addr = hyper_support::silent_server().await;
     let client: Client = Client::builder()
         .request_timeout(Duration::from_secs(5))
         .build();

@@ -2,12 +2,14 @@
 //! (every byte arrives, a drained socket parks instead of spinning), the futures-io fallback,
 //! and `is_write_vectored`.
 
+mod common;
+
 use std::future::poll_fn;
 use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::Poll;
 
-use corio::net::{TcpListener, TcpStream, UnixStream};
+use corio::net::UnixStream;
 use corio_compat::hyper::HyperIo;
 use hyper::rt::{Read, ReadBuf, Write};
 
@@ -41,18 +43,9 @@ where
     }
 }
 
-async fn tcp_pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let client = TcpStream::connect(listener.local_addr().unwrap())
-        .await
-        .unwrap();
-    let (server, _) = listener.accept().await.unwrap();
-    (client, server)
-}
-
 #[corio::test]
 async fn a_drained_socket_parks_and_wakes_on_new_data() {
-    let (mut peer, stream) = tcp_pair().await;
+    let (mut peer, stream) = common::tcp_pair().await;
     let mut io = HyperIo::new(stream);
     peer.write_all(b"abc").await.unwrap();
     assert_eq!(read_some(&mut io, 4096).await, b"abc"); // a short read: drained
@@ -69,7 +62,7 @@ async fn a_drained_socket_parks_and_wakes_on_new_data() {
 async fn every_byte_of_a_long_stream_arrives_in_order_over_tcp_and_unix() {
     const TOTAL: usize = 3 << 20;
     let pattern = |i: usize| (i % 251) as u8;
-    let (tcp_peer, tcp) = tcp_pair().await;
+    let (tcp_peer, tcp) = common::tcp_pair().await;
     let (unix_peer, unix) = UnixStream::pair().unwrap();
     async fn drive<P, T>(mut peer: P, io: T, total: usize, pattern: fn(usize) -> u8)
     where
@@ -106,7 +99,7 @@ async fn every_byte_of_a_long_stream_arrives_in_order_over_tcp_and_unix() {
 
 #[corio::test]
 async fn a_bulk_read_fills_far_past_the_scratch_in_one_poll() {
-    let (mut peer, stream) = tcp_pair().await;
+    let (mut peer, stream) = common::tcp_pair().await;
     let mut io = HyperIo::new(stream);
     peer.write_all(&[7u8; 60_000]).await.unwrap();
     corio::time::sleep(std::time::Duration::from_millis(5)).await; // all of it in the socket
@@ -118,7 +111,7 @@ async fn a_bulk_read_fills_far_past_the_scratch_in_one_poll() {
 
 #[corio::test]
 async fn the_zero_filling_path_reads_the_same_bytes() {
-    let (mut peer, stream) = tcp_pair().await;
+    let (mut peer, stream) = common::tcp_pair().await;
     let mut io = HyperIo::zero_filling(stream);
     peer.write_all(b"hello").await.unwrap();
     assert_eq!(read_some(&mut io, 4096).await, b"hello");
@@ -127,7 +120,7 @@ async fn the_zero_filling_path_reads_the_same_bytes() {
 
 #[corio::test]
 async fn corio_streams_write_vectored_and_others_are_flattened() {
-    let (_peer, stream) = tcp_pair().await;
+    let (_peer, stream) = common::tcp_pair().await;
     assert!(HyperIo::new(stream).is_write_vectored());
     let (a, _b) = UnixStream::pair().unwrap();
     assert!(HyperIo::new(a).is_write_vectored());
@@ -138,7 +131,7 @@ async fn corio_streams_write_vectored_and_others_are_flattened() {
 
 #[corio::test]
 async fn vectored_writes_reach_the_peer_whole() {
-    let (mut peer, stream) = tcp_pair().await;
+    let (mut peer, stream) = common::tcp_pair().await;
     let mut io = HyperIo::new(stream);
     let bufs = [
         std::io::IoSlice::new(b"head "),

@@ -62,3 +62,15 @@ pub async fn http1_server(keep_alive: bool) -> (SocketAddr, Counts) {
     });
     (addr, counts)
 }
+
+/// A server that accepts one connection and reads it forever without ever answering.
+pub async fn silent_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    corio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 1024];
+        while stream.read(&mut buf).await.unwrap_or(0) > 0 {}
+    });
+    addr
+}
