@@ -300,3 +300,42 @@ async fn a_request_that_timed_out_is_not_handed_back() {
     assert_eq!(failed.error().kind(), ErrorKind::RequestTimeout);
     assert!(failed.take_request().is_none(), "it may have been sent");
 }
+
+#[corio::test]
+async fn ipv6_literals_and_default_ports_share_the_pool_key() {
+    // An IPv6 loopback server, when the machine has ::1.
+    let Ok(listener) = TcpListener::bind("[::1]:0").await else {
+        eprintln!("no IPv6 loopback here: skipped");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    let accepts = std::rc::Rc::new(std::cell::Cell::new(0));
+    let seen = accepts.clone();
+    corio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            seen.set(seen.get() + 1);
+            corio::spawn(hyper::server::conn::http1::Builder::new().serve_connection(
+                corio_compat::hyper::HyperIo::new(stream),
+                hyper::service::service_fn(hyper_support::echo_line),
+            ));
+        }
+    });
+    let client = Client::new();
+    // Brackets in the URI, a bare address for the resolver; case-insensitive scheme.
+    for url in [
+        format!("http://[::1]:{port}/a"),
+        format!("HTTP://[::1]:{port}/b"),
+    ] {
+        let resp = client.get(url.as_str()).await.unwrap();
+        let path = &url[url.rfind('/').unwrap()..];
+        assert_eq!(body_of(resp).await, format!("GET {path}"));
+    }
+    assert_eq!(
+        accepts.get(),
+        1,
+        "both spellings used one pooled connection"
+    );
+}
