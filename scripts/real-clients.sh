@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Drive the example servers with real clients nobody here wrote: curl and wrk against
-# http_hello, redis-cli and redis-benchmark against mini_redis; echo and chat are checked
-# with bash's own /dev/tcp (always available).
+# http_hello and hyper_hello (HTTP/1.1 and h2c), curl and openssl s_client against
+# https_hello, curl's WebSocket upgrade against ws_echo (plus a python3 frame round trip),
+# redis-cli and redis-benchmark against mini_redis; echo and chat are checked with bash's
+# own /dev/tcp (always available). http_get (the pooled client) is run against hyper_hello.
 #
 # Installs nothing. A client that is missing is reported and its checks are skipped.
 # Each server is built in release mode, started on a free loopback port, driven for a few
@@ -113,15 +115,47 @@ summary() {
     fi
 }
 
+# wrk_load URL: 3 s of wrk -t1 -c50 against URL, no non-2xx answers allowed; appends a note
+# to the caller's `notes` array (bash locals are visible to the functions a function calls).
+wrk_load() {
+    if ! have wrk; then
+        notes+=("wrk missing")
+        return
+    fi
+    local out rps non2xx
+    out=$(limited 30 wrk -t1 -c50 -d3s "$1" 2>&1)
+    rps=$(printf '%s\n' "$out" | awk '/^Requests\/sec:/ {print $2}')
+    non2xx=$(printf '%s\n' "$out" | awk '/Non-2xx or 3xx responses:/ {print $NF}')
+    check "wrk non-2xx responses" "0" "${non2xx:-0}"
+    if [ -z "$rps" ]; then
+        check "wrk ran" "Requests/sec line" "$out"
+    else
+        local errors
+        errors=$(printf '%s\n' "$out" | grep 'Socket errors' | sed 's/^ *//')
+        notes+=("wrk -t1 -c50 -d3s: $rps req/s${errors:+ ($errors)}")
+    fi
+}
+
+# finish NAME: stop the server and write its summary line from $BAD and the caller's `notes`.
+finish() {
+    stop
+    if [ $BAD -eq 0 ]; then
+        summary "$1" ok "$(joined "${notes[@]}")"
+    else
+        summary "$1" FAIL "$BAD wrong answers; $(joined "${notes[@]}")"
+    fi
+}
+
 LOGDIR=$(mktemp -d)
 log "building the examples (release)"
-if ! cargo build --release --examples --quiet; then
+# --features hyper: the hyper examples (hyper_hello, https_hello, http_get) need it.
+if ! cargo build --release --examples --features hyper --quiet; then
     log "cargo build failed"
     exit 1
 fi
 
 missing=()
-for client in curl wrk redis-cli redis-benchmark; do
+for client in curl wrk redis-cli redis-benchmark openssl python3; do
     have "$client" || missing+=("$client")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -183,28 +217,8 @@ http_server() {
         exec 3>&-
     fi
     check "malformed request" "HTTP/1.1 400 Bad Request" "${status%$'\r'}"
-    if have wrk; then
-        local out rps non2xx
-        out=$(limited 30 wrk -t1 -c50 -d3s "$url/" 2>&1)
-        rps=$(printf '%s\n' "$out" | awk '/^Requests\/sec:/ {print $2}')
-        non2xx=$(printf '%s\n' "$out" | awk '/Non-2xx or 3xx responses:/ {print $NF}')
-        check "wrk non-2xx responses" "0" "${non2xx:-0}"
-        if [ -z "$rps" ]; then
-            check "wrk ran" "Requests/sec line" "$out"
-        else
-            local errors
-            errors=$(printf '%s\n' "$out" | grep 'Socket errors' | sed 's/^ *//')
-            notes+=("wrk -t1 -c50 -d3s: $rps req/s${errors:+ ($errors)}")
-        fi
-    else
-        notes+=("wrk missing")
-    fi
-    stop
-    if [ $BAD -eq 0 ]; then
-        summary http_hello ok "$(joined "${notes[@]}")"
-    else
-        summary http_hello FAIL "$BAD wrong answers; $(joined "${notes[@]}")"
-    fi
+    wrk_load "$url/"
+    finish http_hello
 }
 
 # ---- mini_redis: redis-cli, redis-benchmark ----
@@ -253,12 +267,7 @@ redis_server() {
     else
         notes+=("redis-benchmark missing")
     fi
-    stop
-    if [ $BAD -eq 0 ]; then
-        summary mini_redis ok "$(joined "${notes[@]}")"
-    else
-        summary mini_redis FAIL "$BAD wrong answers; $(joined "${notes[@]}")"
-    fi
+    finish mini_redis
 }
 
 # ---- chat: two bash /dev/tcp clients ----
@@ -304,10 +313,118 @@ chat_server() {
     fi
 }
 
+# ---- hyper_hello: curl (HTTP/1.1 and h2c), wrk, and http_get (the pooled client) ----
+hyper_server() {
+    local port url
+    port=$(free_port 18081)
+    url="http://127.0.0.1:$port"
+    start hyper_hello "$port" || { summary hyper_hello FAIL "did not start"; return; }
+    BAD=0
+    local notes=()
+    if have curl; then
+        check "curl GET / body" "Hello, World!" "$(limited 10 curl -s "$url/")"
+        check "curl GET /nope status" "404" \
+            "$(limited 10 curl -s -o /dev/null -w '%{http_code}' "$url/nope")"
+        check "curl h2c body" "Hello, World!" "$(limited 10 curl -s --http2-prior-knowledge "$url/")"
+        check "curl h2c version" "2" \
+            "$(limited 10 curl -s -o /dev/null -w '%{http_version}' --http2-prior-knowledge "$url/")"
+        notes+=("curl HTTP/1.1 + h2c ok")
+    else
+        notes+=("curl missing")
+    fi
+    # The pooled client: 1000 sequential GETs should take one connection.
+    local got
+    got=$(limited 60 "$BIN/http_get" "$url/" 1000 2>&1 | tail -1)
+    check "http_get connections" "1 connection(s) opened" \
+        "$(printf '%s' "$got" | grep -o '[0-9]* connection(s) opened')"
+    notes+=("http_get: $(printf '%s' "$got" | sed 's/^http_get: //')")
+    wrk_load "$url/"
+    finish hyper_hello
+}
+
+# ---- https_hello: curl --cacert, openssl s_client ----
+https_server() {
+    local port cert
+    port=$(free_port 18443)
+    cert="$LOGDIR/https_hello.pem"
+    start https_hello "$port" "$cert" || { summary https_hello FAIL "did not start"; return; }
+    BAD=0
+    local notes=()
+    if have curl; then
+        check "curl --cacert body" "Hello, World!" \
+            "$(limited 10 curl -s --cacert "$cert" "https://localhost:$port/")"
+        # Without the certificate the handshake must fail verification (curl exit 60).
+        limited 10 curl -s -o /dev/null "https://localhost:$port/"
+        check "curl without --cacert" "60" "$?"
+        notes+=("curl --cacert ok, unverified refused")
+    else
+        notes+=("curl missing")
+    fi
+    if have openssl; then
+        local verify
+        verify=$(echo | limited 10 openssl s_client -connect "127.0.0.1:$port" \
+            -servername localhost -CAfile "$cert" 2>/dev/null | grep -m1 'Verify return code')
+        check "openssl s_client verify" "Verify return code: 0 (ok)" "$(printf '%s' "$verify" | sed 's/^ *//')"
+        notes+=("openssl s_client verified")
+    else
+        notes+=("openssl missing")
+    fi
+    finish https_hello
+}
+
+# ---- ws_echo: curl's upgrade request, a python3 frame round trip ----
+ws_server() {
+    local port
+    port=$(free_port 19001)
+    start ws_echo "$port" || { summary ws_echo FAIL "did not start"; return; }
+    BAD=0
+    local notes=()
+    if have curl; then
+        local status
+        status=$(limited 10 curl -s -i -N --max-time 2 -H 'Connection: Upgrade' \
+            -H 'Upgrade: websocket' -H 'Sec-WebSocket-Version: 13' \
+            -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' "http://127.0.0.1:$port/" | head -1)
+        check "curl upgrade" "HTTP/1.1 101 Switching Protocols" "${status%$'\r'}"
+        notes+=("curl upgrade 101")
+    else
+        notes+=("curl missing")
+    fi
+    if have python3; then
+        # RFC 6455 by hand: handshake, one masked text frame, read the echoed frame back.
+        local echoed
+        echoed=$(limited 10 python3 - "$port" <<'PY'
+import base64, os, socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+key = base64.b64encode(os.urandom(16)).decode()
+s.sendall(("GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % key).encode())
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(1)
+payload, mask = b"hello ws", os.urandom(4)
+s.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+hdr = s.recv(2)
+body = b""
+while len(body) < hdr[1] & 0x7F:
+    body += s.recv(64)
+print(body.decode())
+PY
+)
+        check "python3 ws echo" "hello ws" "$echoed"
+        notes+=("python3 text frame echoed")
+    else
+        notes+=("python3 missing")
+    fi
+    finish ws_echo
+}
+
 echo_server
 http_server
 redis_server
 chat_server
+hyper_server
+https_server
+ws_server
 
 log "summary"
 for line in "${SUMMARY[@]}"; do

@@ -47,3 +47,22 @@ pub mod net {
 pub use corio_runtime::{io, shard, sync, task, task_local, time};
 pub use corio_runtime::{metrics, RuntimeMetrics, SlowPoll};
 pub use corio_runtime::{run, spawn, spawn_blocking, Builder, Handle, RemoteJoinHandle, Runtime};
+
+/// Glue for crates that need more than futures-io (feature `hyper`).
+///
+/// [`compat::hyper`] is hyper 1 on corio: `HyperIo` (hyper's I/O traits over corio's
+/// streams), `LocalExecutor`, `Timer`, `GracefulShutdown` and a pooled `Client`. It lives in
+/// the `corio-compat` crate so that `corio::net` takes no dependency on hyper.
+///
+/// ```
+/// use corio::compat::hyper::{HyperIo, LocalExecutor, Timer};
+/// corio::run(async {
+///     let (a, _b) = corio::net::UnixStream::pair().unwrap();
+///     let _io = HyperIo::new(a);
+///     let _ = (LocalExecutor, Timer);
+/// });
+/// ```
+#[cfg(feature = "hyper")]
+pub mod compat {
+    pub use corio_compat::hyper;
+}

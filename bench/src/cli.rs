@@ -230,6 +230,10 @@ pub enum Variant {
     Tokio,
     /// A hand-written edge-triggered mio loop: the floor for this architecture.
     Mio,
+    /// hyper 1 (the hyper_hello service) on corio via corio::compat::hyper (HTTP only).
+    CorioHyper,
+    /// The same hyper service on tokio current_thread with hyper-util's TokioIo (HTTP only).
+    TokioHyper,
 }
 
 impl Variant {
@@ -240,6 +244,8 @@ impl Variant {
             Variant::Threads => "threads",
             Variant::Tokio => "tokio",
             Variant::Mio => "mio",
+            Variant::CorioHyper => "corio-hyper",
+            Variant::TokioHyper => "tokio-hyper",
         }
     }
 }

@@ -6,9 +6,15 @@
 //! the client pipelines. All set `TCP_NODELAY` on accepted connections.
 
 mod corio;
+mod corio_hyper;
 mod mio;
 mod threads;
 mod tokio;
+mod tokio_hyper;
+
+/// The hyper service both hyper variants serve: the `hyper_hello` example's own file.
+#[path = "../../../examples/hyper_hello/service.rs"]
+mod hyper_service;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -50,8 +56,21 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
         Variant::Threads => threads::serve(listener, args.workload),
         Variant::Tokio => tokio::serve(listener, args.workload),
         Variant::Mio => mio::serve(listener, args.workload),
+        Variant::CorioHyper => corio_hyper::serve(listener, args.workload),
+        Variant::TokioHyper => tokio_hyper::serve(listener, args.workload),
     };
     result.map_err(|e| format!("{} server: {e}", args.variant))
+}
+
+/// The hyper variants answer HTTP only: refuse the echo workload with a clear message.
+fn http_only(name: &str, workload: crate::cli::Workload) -> std::io::Result<()> {
+    match workload {
+        crate::cli::Workload::Http => Ok(()),
+        crate::cli::Workload::Echo => Err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            format!("the {name} variant speaks HTTP only: use it with `corio-bench http`"),
+        )),
+    }
 }
 
 /// Is this accept error about one connection (skip it) rather than the listener?
