@@ -28,8 +28,7 @@ fn interleaving(seed: Option<u64>) -> Vec<(u32, u32)> {
         for h in handles {
             h.await.unwrap();
         }
-        let out = log.borrow().clone();
-        out
+        log.borrow().clone()
     })
 }
 

@@ -45,8 +45,7 @@ async fn test_attribute_with_a_seed_shuffles_reproducibly() {
                 for h in hs {
                     h.await.unwrap();
                 }
-                let v = log.borrow().clone();
-                v
+                log.borrow().clone()
             })
     })
     .await

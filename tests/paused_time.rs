@@ -235,8 +235,7 @@ fn the_same_seed_replays_the_same_interleaving_of_timers_and_tasks() {
                 for t in tasks {
                     t.await.unwrap();
                 }
-                let out = log.borrow().clone();
-                out
+                log.borrow().clone()
             })
     }
     let a = run(11);

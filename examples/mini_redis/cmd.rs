@@ -69,7 +69,7 @@ impl<'a> Args<'a> {
     }
 
     /// The arguments from `i` on.
-    pub fn from(&self, i: usize) -> impl Iterator<Item = &'a [u8]> + 'a {
+    pub fn from(&self, i: usize) -> impl Iterator<Item = &'a [u8]> + 'a + use<'a> {
         let buf = self.buf;
         let spans = self.spans.get(i..).unwrap_or_default();
         spans

@@ -46,7 +46,7 @@ pub(crate) mod sealed {
 use sealed::{Plan, ToSocketAddrsPriv};
 
 macro_rules! literal_impls {
-    ($($t:ty => |$s:ident| $e:expr;)*) => {$(
+    ($($t:ty => |$s:ident| $e:expr_2021;)*) => {$(
         impl ToSocketAddrs for $t {}
         impl ToSocketAddrsPriv for $t {
             fn plan(&self) -> io::Result<Plan> {

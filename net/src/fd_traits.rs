@@ -11,7 +11,7 @@ macro_rules! socket_traits {
     ($ty:ident, [$($addr:ident),*], inner) => {
         socket_traits!(@impl $ty, [$($addr),*], |s| &s.inner);
     };
-    (@impl $ty:ident, [$($addr:ident),*], |$s:ident| $inner:expr) => {
+    (@impl $ty:ident, [$($addr:ident),*], |$s:ident| $inner:expr_2021) => {
         impl ::std::fmt::Debug for $ty {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.debug_struct(stringify!($ty))

@@ -135,7 +135,7 @@ impl TaskTracker {
     ///     assert!(tracker.is_empty());
     /// });
     /// ```
-    pub fn track_future<F: Future>(&self, future: F) -> impl Future<Output = F::Output> {
+    pub fn track_future<F: Future>(&self, future: F) -> impl Future<Output = F::Output> + use<F> {
         let token = self.token();
         async move {
             let out = future.await;
@@ -246,7 +246,7 @@ impl TaskTracker {
     ///     tracker.wait().await;
     /// });
     /// ```
-    pub fn wait(&self) -> impl Future<Output = ()> + 'static {
+    pub fn wait(&self) -> impl Future<Output = ()> + 'static + use<> {
         Wait {
             inner: self.inner.clone(),
             key: None,
