@@ -467,3 +467,27 @@ async fn from_std_wraps_std_sockets() {
     })
     .await
 }
+
+#[test]
+fn try_read_buf_reads_into_uninitialized_memory_and_clears_readiness_when_short() {
+    corio::run(async {
+        let listener = corio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut client = corio::net::TcpStream::connect(addr).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        client.write_all(b"hello").await.unwrap();
+        server.readable().await.unwrap();
+        let mut buf: Vec<u8> = Vec::with_capacity(1024);
+        let n = server.try_read_buf(buf.spare_capacity_mut()).unwrap();
+        // SAFETY: `try_read_buf` initialized the first `n` bytes.
+        unsafe { buf.set_len(n) };
+        assert_eq!(buf, b"hello");
+        // The short read drained the socket and cleared readiness: the next try says so
+        // without data, and `readable()` waits for new bytes.
+        let err = server.try_read_buf(buf.spare_capacity_mut()).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::WouldBlock);
+        let wait =
+            corio::time::timeout(std::time::Duration::from_millis(20), server.readable()).await;
+        assert!(wait.is_err(), "readable() must wait for new data");
+    });
+}

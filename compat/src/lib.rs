@@ -13,7 +13,7 @@
 //! The hyper glue lives here and not in `corio-net` so that the networking layer takes no
 //! dependency on hyper (or on `http`, `h2`, `bytes` ...): builds that do not enable the
 //! `hyper` feature compile none of it. It uses only corio's public API — the streams'
-//! readiness methods (`poll_read_ready`, `try_read`) and `socket2` on their file descriptors.
+//! readiness methods (`poll_read_ready`, `try_read_buf`).
 //!
 //! # Non-goals
 //!

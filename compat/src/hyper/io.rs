@@ -1,7 +1,6 @@
 //! `HyperIo<T>`: hyper 1's `rt::Read` + `rt::Write` over a corio stream (or any futures-io one).
 
 use std::any::Any;
-use std::cell::RefCell;
 use std::fmt;
 use std::io::{self, IoSlice};
 use std::mem::MaybeUninit;
@@ -11,26 +10,14 @@ use std::task::{ready, Context, Poll};
 use corio_net::{TcpStream, UnixStream};
 use futures_io::{AsyncRead, AsyncWrite};
 use hyper::rt::ReadBufCursor;
-use socket2::SockRef;
-
-/// Size of the loop-wide scratch buffer each read starts with (see [`read_uninit`]): a typical
-/// request or response head fits, so small messages take one `recv`.
-const SCRATCH_LEN: usize = 2048;
-
-thread_local! {
-    /// Initialized once per thread and shared by every `HyperIo` of the loop (one thread, one
-    /// read at a time), so no connection holds it and no read zero-fills it.
-    static SCRATCH: RefCell<[u8; SCRATCH_LEN]> = const { RefCell::new([0; SCRATCH_LEN]) };
-}
 
 /// hyper 1's I/O traits (`hyper::rt::Read` and `hyper::rt::Write`) over a corio stream: wrap a
 /// connection and hand it to `hyper::server::conn::*::serve_connection` or
 /// `hyper::client::conn::*::handshake`.
 ///
-/// * corio's own [`TcpStream`] and [`UnixStream`] are read without zero-filling hyper's
-///   buffer: one `recv` into a loop-wide scratch buffer for what fits there (a request head;
-///   the bytes that came are copied), the rest of a bulk read straight into hyper's
-///   uninitialized memory (`recv` into `&mut [MaybeUninit<u8>]`). They report
+/// * corio's own [`TcpStream`] and [`UnixStream`] are read straight into hyper's
+///   uninitialized buffer, without zero-filling it: one `recv` into `&mut [MaybeUninit<u8>]`
+///   per read (the streams' `try_read_buf`, which keeps corio's readiness exact). They report
 ///   `is_write_vectored() == true`, so hyper hands its head and body over in one `sendmsg`.
 /// * Any other `futures_io::AsyncRead + AsyncWrite` stream (a futures-rustls `TlsStream`, a
 ///   duplex of your own) works through a fallback: futures-io reads take `&mut [u8]`, so the
@@ -147,17 +134,17 @@ impl<T: fmt::Debug> fmt::Debug for HyperIo<T> {
 }
 
 /// The readiness API corio's byte streams share (the inherent methods, as a trait here).
-trait Readiness: std::os::fd::AsFd {
+trait Readiness {
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
-    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize>;
+    fn try_read_buf(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize>;
 }
 
 impl Readiness for TcpStream {
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         TcpStream::poll_read_ready(self, cx)
     }
-    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        TcpStream::try_read(self, buf)
+    fn try_read_buf(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+        TcpStream::try_read_buf(self, buf)
     }
 }
 
@@ -165,8 +152,8 @@ impl Readiness for UnixStream {
     fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         UnixStream::poll_read_ready(self, cx)
     }
-    fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        UnixStream::try_read(self, buf)
+    fn try_read_buf(&self, buf: &mut [MaybeUninit<u8>]) -> io::Result<usize> {
+        UnixStream::try_read_buf(self, buf)
     }
 }
 
@@ -175,59 +162,35 @@ fn is_corio_stream<T: 'static>() -> bool {
     id == std::any::TypeId::of::<TcpStream>() || id == std::any::TypeId::of::<UnixStream>()
 }
 
-/// Read from a corio stream into hyper's unfilled, uninitialized buffer.
-///
-/// corio's reactor keeps a per-direction "ready" bit that only the stream's own reads clear
-/// (on `WouldBlock`, or on a short read: the socket is drained). A `recv` of our own into
-/// uninitialized memory would bypass that, so a drained socket would keep looking ready and
-/// the next read would spend an `EAGAIN` syscall to find out (tokio's `poll_read_buf` spends
-/// none). So each read starts with the stream's `try_read` into a loop-wide scratch buffer
-/// that was initialized once: a short read (the common case: one request head) clears the bit,
-/// and its bytes are copied to hyper — a copy of what arrived, not a zero-fill of hyper's
-/// whole buffer. Only when the scratch fills up (bulk data) does the rest go straight into
-/// hyper's uninitialized memory with `recv`. A `try_read_buf(&mut [MaybeUninit<u8>])` on
-/// corio-net's streams would let all of it go straight there.
+/// Read from a corio stream into hyper's unfilled, uninitialized buffer: one `recv` straight
+/// into it. The stream's `try_read_buf` clears corio's readiness bit when the read comes back
+/// short (the socket is drained) or `WouldBlock`, so the next read parks instead of spending an
+/// `EAGAIN` syscall to find out (tokio's `poll_read_buf` spends none either).
 fn read_uninit<S: Readiness>(
     stream: &S,
     cx: &mut Context<'_>,
     buf: &mut ReadBufCursor<'_>,
 ) -> Poll<io::Result<()>> {
-    let want = buf.remaining();
-    if want == 0 {
+    if buf.remaining() == 0 {
         return Poll::Ready(Ok(()));
     }
     loop {
         ready!(stream.poll_read_ready(cx))?;
-        let take = want.min(SCRATCH_LEN);
-        let first = SCRATCH.with(|scratch| {
-            let mut scratch = scratch.borrow_mut();
-            let n = stream.try_read(&mut scratch[..take])?;
-            buf.put_slice(&scratch[..n]);
-            Ok::<usize, io::Error>(n)
-        });
-        match first {
-            // EOF, a short read (drained: the bit is clear now), or hyper's buffer is full.
-            Ok(n) if n < take || n == want => return Poll::Ready(Ok(())),
-            Ok(_) => break,
+        // SAFETY: `try_read_buf` (a `recv`) only writes into the slice, never de-initializes a
+        // byte, and we advance the cursor by exactly the count it reports as written.
+        let dst: &mut [MaybeUninit<u8>] = unsafe { buf.as_mut() };
+        match stream.try_read_buf(dst) {
+            Ok(n) => {
+                // SAFETY: the kernel initialized the first `n` bytes of `dst`.
+                unsafe { buf.advance(n) };
+                return Poll::Ready(Ok(()));
+            }
             // The bit is clear now: the next `poll_read_ready` parks until an edge.
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Poll::Ready(Err(e)),
         }
     }
-    // The scratch filled up: more is likely waiting. This `recv` leaves the bit set even when
-    // it comes back short; the next read's `try_read` then clears it.
-    // SAFETY: `recv` only writes into the slice (it never de-initializes a byte), and we
-    // advance the cursor by exactly the count the kernel reports as written.
-    let dst: &mut [MaybeUninit<u8>] = unsafe { buf.as_mut() };
-    // On an error we still have bytes to hand over: `WouldBlock` needs nothing, and a real
-    // error (a reset) shows at the next read, as an error or as EOF.
-    if let Ok(n) = SockRef::from(stream).recv(dst) {
-        // SAFETY: the kernel initialized the first `n` bytes of `dst`.
-        unsafe { buf.advance(n) };
-        corio_runtime::task::charge_bytes(n);
-    }
-    Poll::Ready(Ok(()))
 }
 
 /// The futures-io fallback: zero the unfilled part, read into it, advance.

@@ -92,6 +92,26 @@ macro_rules! read_methods {
         pub fn try_read(&self, buf: &mut [u8]) -> ::std::io::Result<usize> {
             $crate::stream::ops::try_read(self.io(), buf)
         }
+
+        /// [`try_read`](Self::try_read) into memory that need not be initialized (for
+        /// hyper's `ReadBufCursor`, `Vec::spare_capacity_mut`): no zero-fill before the
+        /// read. Returns `n`: the first `n` bytes of `buf` are initialized now. A short read
+        /// or `WouldBlock` clears readiness, exactly as `try_read` does.
+        ///
+        #[doc = concat!("```\n# corio_runtime::run(async {\n", $setup, "\
+            peer.write_all(b\"hi\").await.unwrap();\n\
+            s.readable().await.unwrap();\n\
+            let mut buf: Vec<u8> = Vec::with_capacity(64);\n\
+            let n = s.try_read_buf(buf.spare_capacity_mut()).unwrap();\n\
+            // SAFETY: `try_read_buf` initialized the first `n` bytes.\n\
+            unsafe { buf.set_len(n) };\n\
+            assert_eq!(buf, b\"hi\");\n# });\n```")]
+        pub fn try_read_buf(
+            &self,
+            buf: &mut [::std::mem::MaybeUninit<u8>],
+        ) -> ::std::io::Result<usize> {
+            $crate::stream::ops::try_read_buf(self.io(), buf)
+        }
     };
 }
 

@@ -163,6 +163,24 @@ pub(crate) fn try_read<T: StreamFd>(io: &Async<T>, buf: &mut [u8]) -> io::Result
     Ok(n)
 }
 
+/// `try_read` into uninitialized memory: `recv` only writes the bytes it reports.
+pub(crate) fn try_read_buf<T: StreamFd>(
+    io: &Async<T>,
+    buf: &mut [std::mem::MaybeUninit<u8>],
+) -> io::Result<usize> {
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    let len = buf.len();
+    let n = io.try_read_with(|s| SockRef::from(s).recv(buf))?;
+    charge_bytes(n);
+    if n < len {
+        // As in `try_read`: a short read drained the socket.
+        io.clear_readable();
+    }
+    Ok(n)
+}
+
 /// One `send` now; `WouldBlock` (and a short write) clear readiness.
 pub(crate) fn try_write<T: StreamFd>(io: &Async<T>, buf: &[u8]) -> io::Result<usize> {
     if buf.is_empty() {
