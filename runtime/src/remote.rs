@@ -72,7 +72,7 @@ impl Remote {
     /// same-thread path of `schedule` needs no stack frame for the queue entry.
     #[cold]
     #[inline(never)]
-    fn inject_wake(&self, task: &Woken<'_>) {
+    fn inject_wake(&self, task: Woken<'_>) {
         self.inject(Injected::Wake(task.to_send()));
     }
 
@@ -110,7 +110,7 @@ impl Schedule for Remote {
             // SAFETY: `core_of` found this runtime's core running on this thread, the
             // thread that owns the task.
             Some(core) => unsafe { task.with_local(|t| core.schedule(t)) },
-            None => self.inject_wake(&task),
+            None => self.inject_wake(task),
         }
     }
 
