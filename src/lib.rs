@@ -20,6 +20,31 @@
 //! ```
 //!
 //! See the `corio_runtime` crate docs for the mental model and the non-goals.
+//!
+//! # Many cores
+//!
+//! One runtime serves one core. [`shard::Pool`] runs one loop per core, each with its own
+//! `!Send` tasks; [`Handle`] spawns onto a loop from any thread, [`shard::channel`] carries
+//! values between loops, and `TcpListener::bind_reuseport` lets every shard accept on one port.
+//!
+//! ```
+//! let pool = corio::shard::Pool::builder().shards(2).build().unwrap();
+//! let shards = pool.run(|shard| async move { shard.index() }).unwrap();
+//! assert_eq!(shards, [0, 1]);
+//! ```
+//!
+//! # The ecosystem
+//!
+//! Every stream implements futures-io's `AsyncRead`/`AsyncWrite`, so futures-util,
+//! futures-rustls and async-tungstenite work unchanged; listeners have `incoming()` streams
+//! and `JoinSet` is a `Stream`. hyper 1 runs through `corio::compat::hyper` (feature `hyper`).
+//!
+//! **`split()` and futures' `AsyncReadExt`.** With `futures::io::AsyncReadExt` in scope,
+//! `stream.split()` on an owned stream resolves to futures' by-value `split` (two halves
+//! behind a lock) instead of corio's borrowing one, and the types do not match (E0308).
+//! Call corio's by path, `corio::net::TcpStream::split(&mut stream)` (or
+//! `corio::net::split::split(&mut stream)` in code generic over TCP and Unix), or import
+//! `AsyncReadExt` only where you need it.
 #![deny(missing_docs)]
 
 pub use corio_macros::{main, test};
