@@ -130,7 +130,11 @@ async fn serve_sharded(
             return 1;
         }
     };
-    println!("echo: listening on {} ({n} shards)", running.local_addr());
+    println!(
+        "echo: listening on {} ({} shards)",
+        running.local_addr(),
+        running.len()
+    );
     let mut per_shard = Vec::new();
     let outcome = drain::supervise(
         async {
