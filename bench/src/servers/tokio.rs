@@ -40,7 +40,8 @@ pub fn serve(listener: TcpListener, workload: Workload) -> io::Result<()> {
     })
 }
 
-async fn connection(mut stream: TcpStream, workload: Workload) -> io::Result<()> {
+/// One connection, 4 KiB buffer (also tokio-mt's, in `tokio_mt.rs`).
+pub(super) async fn connection(mut stream: TcpStream, workload: Workload) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let mut buf = vec![0u8; 4096];
     match workload {
