@@ -133,29 +133,16 @@ async fn serve_sharded(
     println!(
         "echo: listening on {} ({} shards)",
         running.local_addr(),
-        running.len()
+        running.count()
     );
-    let mut per_shard = Vec::new();
-    let outcome = drain::supervise(
-        async {
-            per_shard = running.wait().await?;
-            Ok(())
-        },
-        stop,
-        signals,
-        drain_timeout,
-        || eprintln!("echo: stop requested: draining {n} shards (a second signal exits at once)"),
-    )
+    let outcome = drain::supervise(running.finish(), stop, signals, drain_timeout, || {
+        eprintln!("echo: stop requested: draining {n} shards (a second signal exits at once)")
+    })
     .await;
     // Known only when every shard finished (after a timeout or a second signal the process
     // exits with the shards still running).
-    if !per_shard.is_empty() {
-        let each: Vec<String> = per_shard.iter().map(u64::to_string).collect();
-        println!(
-            "echo: served {} connections (per shard: {})",
-            per_shard.iter().sum::<u64>(),
-            each.join(", ")
-        );
+    if let Some(counts) = running.outputs() {
+        println!("echo: served {} connections", shards::tally(counts));
     }
     outcome.exit_code("echo")
 }

@@ -136,7 +136,7 @@ fn two_shards_echo_every_connection_and_both_serve_some() {
         let mut shards = echo::start_sharded(2, "127.0.0.1:0", stop.clone())
             .await
             .unwrap();
-        assert_eq!(shards.len(), 2);
+        assert_eq!(shards.count(), 2);
         let addr = shards.local_addr();
         let clients: Vec<_> = (0..CLIENTS)
             .map(|id| {

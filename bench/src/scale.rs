@@ -65,7 +65,7 @@ pub fn table(report: &Report, max: usize) -> String {
     for name in &sharded {
         let _ = write!(
             head,
-            " {name} req/s | {name} ×1 | {name} server CPU µs/req |"
+            " {name} req/s | {name} vs 1 | {name} server CPU µs/req |"
         );
         rule.push_str("---:|---:|---:|");
     }

@@ -124,7 +124,7 @@ fn scale_prints_one_row_per_shard_count() {
     let table = &stdout[stdout.find("## scale:").expect("no scale table")..];
     assert!(
         table.contains(
-            "| shards | corio req/s | corio ×1 | corio server CPU µs/req | tokio-mt req/s |"
+            "| shards | corio req/s | corio vs 1 | corio server CPU µs/req | tokio-mt req/s |"
         ),
         "{table}"
     );

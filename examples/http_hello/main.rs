@@ -128,33 +128,16 @@ async fn serve_sharded(
         "http_hello: listening on http://{}/ (idle timeout {} ms, {} shards)",
         running.local_addr(),
         idle.as_millis(),
-        running.len()
+        running.count()
     );
-    let mut per_shard = Vec::new();
-    let outcome = drain::supervise(
-        async {
-            per_shard = running.wait().await?;
-            Ok(())
-        },
-        stop,
-        signals,
-        drain_timeout,
-        || {
-            eprintln!(
-                "http_hello: stop requested: draining {n} shards (a second signal exits at once)"
-            )
-        },
-    )
+    let outcome = drain::supervise(running.finish(), stop, signals, drain_timeout, || {
+        eprintln!("http_hello: stop requested: draining {n} shards (a second signal exits at once)")
+    })
     .await;
     // Known only when every shard finished (after a timeout or a second signal the process
     // exits with the shards still running).
-    if !per_shard.is_empty() {
-        let each: Vec<String> = per_shard.iter().map(u64::to_string).collect();
-        println!(
-            "http_hello: answered {} requests (per shard: {})",
-            per_shard.iter().sum::<u64>(),
-            each.join(", ")
-        );
+    if let Some(counts) = running.outputs() {
+        println!("http_hello: answered {} requests", shards::tally(counts));
     }
     outcome.exit_code("http_hello")
 }

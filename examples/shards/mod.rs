@@ -55,6 +55,8 @@ pub struct Shards<T> {
     addr: SocketAddr,
     len: usize,
     reports: shard::Receiver<Report<T>>,
+    /// What [`Shards::finish`] collected.
+    outputs: Option<Vec<T>>,
     /// Cancelled on drop: every shard's serve future is dropped, then the pool ends.
     abort: CancellationToken,
     pool: Option<thread::JoinHandle<()>>,
@@ -125,6 +127,7 @@ where
         addr: SocketAddr::from(([0, 0, 0, 0], 0)),
         len,
         reports,
+        outputs: None,
         abort,
         pool: Some(pool),
     };
@@ -157,7 +160,7 @@ impl<T> Shards<T> {
     }
 
     /// How many shards.
-    pub fn len(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.len
     }
 
@@ -183,6 +186,29 @@ impl<T> Shards<T> {
         }
         Ok(outputs.into_iter().flatten().collect())
     }
+
+    /// [`wait`](Self::wait), keeping the outputs for [`outputs`](Self::outputs): the serve
+    /// future the binaries hand to `drain::supervise`, which may drop it at the timeout.
+    pub async fn finish(&mut self) -> io::Result<()> {
+        let outputs = self.wait().await?;
+        self.outputs = Some(outputs);
+        Ok(())
+    }
+
+    /// Every shard's output, once [`finish`](Self::finish) has completed.
+    pub fn outputs(&self) -> Option<&[T]> {
+        self.outputs.as_deref()
+    }
+}
+
+/// `counts` as `total (per shard: a, b, ..)`, for the binaries' last line.
+pub fn tally(counts: &[u64]) -> String {
+    let each: Vec<String> = counts.iter().map(u64::to_string).collect();
+    format!(
+        "{} (per shard: {})",
+        counts.iter().sum::<u64>(),
+        each.join(", ")
+    )
 }
 
 impl<T> Drop for Shards<T> {

@@ -6,7 +6,6 @@
 
 use std::io;
 use std::net::TcpListener;
-use std::time::Duration;
 
 use crate::cli::Workload;
 
@@ -19,21 +18,12 @@ pub fn serve(listener: TcpListener, workload: Workload, threads: usize) -> io::R
         .build()?;
     rt.block_on(async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        loop {
-            let stream = match listener.accept().await {
-                Ok((stream, _peer)) => stream,
-                Err(e) if super::transient_accept_error(&e) => {
-                    // No tokio timer (the bench does not enable it): a short blocking nap of
-                    // the accepting thread (not a worker) is the back-off.
-                    std::thread::sleep(Duration::from_millis(5));
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
+        super::tokio::accept_each(&listener, |stream| {
             tokio::spawn(async move {
                 // A connection error ends only that connection.
                 let _ = super::tokio::connection(stream, workload).await;
             });
-        }
+        })
+        .await
     })
 }
