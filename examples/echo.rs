@@ -17,8 +17,14 @@
 //! is [`serve_until`] (a `CancellationToken` starts it, so tests drain in-process without
 //! signals) and `drain/mod.rs` (the signals, the timeout, the second signal).
 //!
-//! Run:    cargo run --release --example echo [ADDR] [--drain-timeout SECS]
-//!                                                           (default 127.0.0.1:7000, 10 s)
+//! **Shards.** `--shards N` (default 1) serves the port from N loops, one per thread and
+//! core (`corio::shard::Pool`): each shard binds its own `SO_REUSEPORT` listener on the same
+//! address, the kernel spreads the connections, and each shard echoes only its own
+//! ([`start_sharded`], `shards/mod.rs`). The drain is the same: one `CancellationToken`,
+//! cancelled once by the signal handling on the main thread, drains every shard.
+//!
+//! Run:    cargo run --release --example echo [ADDR] [--drain-timeout SECS] [--shards N]
+//!                                                           (default 127.0.0.1:7000, 10 s, 1)
 //! Drive:  nc 127.0.0.1 7000                                 (type lines, they come back)
 //!         or the load tool: cargo run --release -p corio-bench -- echo
 //! Stop:   Ctrl-C or `kill PID` (drains, then prints how many connections it served);
@@ -26,6 +32,8 @@
 
 #[path = "drain/mod.rs"]
 pub mod drain;
+#[path = "shards/mod.rs"]
+pub mod shards;
 
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
@@ -50,11 +58,16 @@ thread_local! {
     static SERVED: Cell<u64> = const { Cell::new(0) };
 }
 
-const USAGE: &str = "usage: echo [ADDR] [--drain-timeout SECS]   (default 127.0.0.1:7000, 10 s)";
+const USAGE: &str = "usage: echo [ADDR] [--drain-timeout SECS] [--shards N]   \
+                     (default 127.0.0.1:7000, 10 s, 1 shard)";
 
 #[corio::main]
 async fn main() {
-    let (addr, drain_timeout) = match parse_args(std::env::args().skip(1)) {
+    let Args {
+        addr,
+        drain_timeout,
+        shards,
+    } = match parse_args(std::env::args().skip(1)) {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("echo: {message}\n{USAGE}");
@@ -69,7 +82,17 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let listener = match TcpListener::bind(addr.as_str()).await {
+    let code = if shards == 1 {
+        serve_one(&addr, signals, drain_timeout).await
+    } else {
+        serve_sharded(shards, &addr, signals, drain_timeout).await
+    };
+    std::process::exit(code);
+}
+
+/// One loop on this thread: the listener, the connections, the drain.
+async fn serve_one(addr: &str, signals: drain::Signals, drain_timeout: Duration) -> i32 {
+    let listener = match TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => {
             eprintln!("echo: cannot listen on {addr}: {e}");
@@ -88,13 +111,70 @@ async fn main() {
     )
     .await;
     println!("echo: served {} connections", served());
-    std::process::exit(outcome.exit_code("echo"));
+    outcome.exit_code("echo")
 }
 
-/// `[ADDR] [--drain-timeout SECS]`, also as `--drain-timeout=SECS`, in any order.
-fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, Duration), String> {
+/// `n` shards (see the module docs); the signals and the drain's supervision stay on this
+/// thread's loop.
+async fn serve_sharded(
+    n: usize,
+    addr: &str,
+    signals: drain::Signals,
+    drain_timeout: Duration,
+) -> i32 {
+    let stop = CancellationToken::new();
+    let mut running = match start_sharded(n, addr, stop.clone()).await {
+        Ok(running) => running,
+        Err(e) => {
+            eprintln!("echo: cannot listen on {addr} with {n} shards: {e}");
+            return 1;
+        }
+    };
+    println!(
+        "echo: listening on {} ({} shards)",
+        running.local_addr(),
+        running.count()
+    );
+    let outcome = drain::supervise(running.finish(), stop, signals, drain_timeout, || {
+        eprintln!("echo: stop requested: draining {n} shards (a second signal exits at once)")
+    })
+    .await;
+    // Known only when every shard finished (after a timeout or a second signal the process
+    // exits with the shards still running).
+    if let Some(counts) = running.outputs() {
+        println!("echo: served {} connections", shards::tally(counts));
+    }
+    outcome.exit_code("echo")
+}
+
+/// Serve `addr` from `n` shards, each echoing the connections its own `SO_REUSEPORT`
+/// listener accepts, until `stop` is cancelled; then every shard drains as [`serve_until`]
+/// does. [`Shards::wait`](shards::Shards::wait) gives how many connections each shard
+/// served.
+pub async fn start_sharded(
+    n: usize,
+    addr: &str,
+    stop: CancellationToken,
+) -> io::Result<shards::Shards<u64>> {
+    shards::start(n, addr, move |_shard, listener| {
+        let stop = stop.clone();
+        async move { serve_until(listener, stop).await.map(|()| served()) }
+    })
+    .await
+}
+
+/// The command line.
+struct Args {
+    addr: String,
+    drain_timeout: Duration,
+    shards: usize,
+}
+
+/// `[ADDR] [--drain-timeout SECS] [--shards N]`, also as `--flag=VALUE`, in any order.
+fn parse_args(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut addr = None;
     let mut drain_timeout = drain::DEFAULT_TIMEOUT;
+    let mut shards = 1;
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
             println!("{USAGE}");
@@ -105,16 +185,22 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(String, Duratio
         } else if arg == "--drain-timeout" {
             let value = args.next().ok_or("--drain-timeout needs a value")?;
             drain_timeout = drain::parse_drain_timeout(&value)?;
+        } else if let Some(value) = arg.strip_prefix("--shards=") {
+            shards = shards::parse_count(value)?;
+        } else if arg == "--shards" {
+            let value = args.next().ok_or("--shards needs a value")?;
+            shards = shards::parse_count(&value)?;
         } else if arg.starts_with('-') || addr.is_some() {
             return Err(format!("unexpected argument: {arg}"));
         } else {
             addr = Some(arg);
         }
     }
-    Ok((
-        addr.unwrap_or_else(|| "127.0.0.1:7000".to_owned()),
+    Ok(Args {
+        addr: addr.unwrap_or_else(|| "127.0.0.1:7000".to_owned()),
         drain_timeout,
-    ))
+        shards,
+    })
 }
 
 /// How many connections this thread's servers have accepted.

@@ -121,3 +121,55 @@ fn half_close_gets_the_rest_echoed_then_eof() {
         assert_eq!(back, b"last words");
     });
 }
+
+/// `--shards 2` (in-process, through the example's own `start_sharded`): 64 concurrent
+/// loopback clients all get their bytes back, the drain ends both shards, and on Linux both
+/// shards served some of them (SO_REUSEPORT hashes each connection's 4-tuple onto the
+/// group: all 64 on one of two listeners has a chance of 2^-63). Real time (the shards'
+/// clocks are their own); the timeouts are only hang guards.
+#[test]
+fn two_shards_echo_every_connection_and_both_serve_some() {
+    const CLIENTS: usize = 64;
+    let rt = corio::Runtime::builder().build().unwrap();
+    rt.block_on(async {
+        let stop = corio::sync::CancellationToken::new();
+        let mut shards = echo::start_sharded(2, "127.0.0.1:0", stop.clone())
+            .await
+            .unwrap();
+        assert_eq!(shards.count(), 2);
+        let addr = shards.local_addr();
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|id| {
+                corio::spawn(async move {
+                    let mut stream = TcpStream::connect(addr).await.unwrap();
+                    let msg = format!("client {id} says hello").into_bytes();
+                    stream.write_all(&msg).await.unwrap();
+                    let mut back = vec![0u8; msg.len()];
+                    stream.read_exact(&mut back).await.unwrap();
+                    assert_eq!(back, msg, "client {id}");
+                })
+            })
+            .collect();
+        timeout(Duration::from_secs(10), async {
+            for client in clients {
+                client.await.unwrap();
+            }
+        })
+        .await
+        .expect("clients timed out");
+        stop.cancel();
+        let per_shard = timeout(Duration::from_secs(10), shards.wait())
+            .await
+            .expect("the shards did not drain")
+            .unwrap();
+        assert_eq!(per_shard.len(), 2);
+        assert_eq!(
+            per_shard.iter().sum::<u64>(),
+            CLIENTS as u64,
+            "{per_shard:?}"
+        );
+        if cfg!(target_os = "linux") {
+            assert!(per_shard.iter().all(|&n| n > 0), "{per_shard:?}");
+        }
+    });
+}

@@ -17,7 +17,14 @@ mod http_hello {
     pub mod date;
     pub mod parse;
     pub mod server;
+    pub mod sharded;
 }
+
+/// The servers' shared `--shards` helper, where `sharded.rs` finds it (`crate::shards`, as
+/// in the binary).
+#[allow(dead_code)]
+#[path = "../examples/shards/mod.rs"]
+mod shards;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -392,4 +399,54 @@ fn parser_never_panics_on_arbitrary_bytes() {
             assert!(used <= input.len());
         }
     }
+}
+
+/// `--shards 2` (in-process, through the example's own `sharded::start`): 64 concurrent
+/// loopback clients each get `200 Hello, World!`, the drain ends both shards, and on Linux
+/// both shards answered some (SO_REUSEPORT hashes each connection's 4-tuple onto the
+/// group). Real time (the shards' clocks are their own); the timeouts are hang guards.
+#[test]
+fn two_shards_answer_every_connection_and_both_answer_some() {
+    const CLIENTS: usize = 64;
+    let rt = corio::Runtime::builder().build().unwrap();
+    rt.block_on(async {
+        let stop = corio::sync::CancellationToken::new();
+        let mut shards =
+            http_hello::sharded::start(2, "127.0.0.1:0", server::Config::default(), stop.clone())
+                .await
+                .unwrap();
+        let addr = shards.local_addr();
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|id| {
+                corio::spawn(async move {
+                    let mut client = Client::connect(addr).await;
+                    client.send(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").await;
+                    let response = client.response().await;
+                    assert_eq!(response.status, 200, "client {id}");
+                    assert_eq!(response.body, b"Hello, World!", "client {id}");
+                })
+            })
+            .collect();
+        timeout(Duration::from_secs(10), async {
+            for client in clients {
+                client.await.unwrap();
+            }
+        })
+        .await
+        .expect("clients timed out");
+        stop.cancel();
+        let per_shard = timeout(Duration::from_secs(10), shards.wait())
+            .await
+            .expect("the shards did not drain")
+            .unwrap();
+        assert_eq!(per_shard.len(), 2);
+        assert_eq!(
+            per_shard.iter().sum::<u64>(),
+            CLIENTS as u64,
+            "{per_shard:?}"
+        );
+        if cfg!(target_os = "linux") {
+            assert!(per_shard.iter().all(|&n| n > 0), "{per_shard:?}");
+        }
+    });
 }

@@ -31,6 +31,18 @@ pub struct ServerChild {
 impl ServerChild {
     /// Start `variant` speaking `workload` on 127.0.0.1 (an OS-chosen port), pinned to `cpu`.
     pub fn spawn(variant: Variant, workload: Workload, cpu: Option<usize>) -> Result<Self, String> {
+        let cpus: Vec<usize> = cpu.into_iter().collect();
+        Self::spawn_placed(variant, workload, &cpus, 1)
+    }
+
+    /// Like [`spawn`](Self::spawn) with `shards` shards (corio) or worker threads (tokio-mt),
+    /// pinned to the CPU set `cpus` (empty: not pinned).
+    pub fn spawn_placed(
+        variant: Variant,
+        workload: Workload,
+        cpus: &[usize],
+        shards: usize,
+    ) -> Result<Self, String> {
         let exe = std::env::current_exe()
             .map_err(|e| format!("cannot find this program to start a server: {e}"))?;
         let mut cmd = Command::new(exe);
@@ -38,8 +50,12 @@ impl ServerChild {
             .args(["--workload", workload.name(), "--addr", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        if let Some(cpu) = cpu {
-            cmd.args(["--cpu", &cpu.to_string()]);
+        if !cpus.is_empty() {
+            let list: Vec<String> = cpus.iter().map(usize::to_string).collect();
+            cmd.args(["--cpus", &list.join(",")]);
+        }
+        if shards > 1 {
+            cmd.args(["--shards", &shards.to_string()]);
         }
         let metrics = if variant == Variant::Corio {
             let (link, theirs) =

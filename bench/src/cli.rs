@@ -1,5 +1,6 @@
-//! The command line (clap derive): subcommands `echo` (the default), `http`, `micro`, `fair`,
-//! `canary`, and the hidden `serve` the tool runs itself as for each server child.
+//! The command line (clap derive): subcommands `echo` (the default), `http`, `scale`,
+//! `micro`, `fair`, `canary`, and the hidden `serve` the tool runs itself as for each server
+//! child.
 //!
 //! Bad input never reaches the sweep: clap rejects unknown subcommands, unknown variants and
 //! malformed numbers, and the value parsers here reject zero connections, zero sizes and
@@ -41,6 +42,8 @@ pub enum Command {
     Echo(LoadArgs),
     /// HTTP/1.1 keep-alive: each connection sends `GET /` and waits for a 13-byte "Hello, World!".
     Http(LoadArgs),
+    /// Many cores: sweep shards 1..=N (corio) and worker threads (tokio-mt), req/s and server CPU µs/req each.
+    Scale(ScaleArgs),
     /// Micro-benchmarks of the runtime itself (spawn, wake, timers, channels).
     Micro(MicroArgs),
     /// Fair under load: K canaries doing round trips beside N pipelining hogs, every variant.
@@ -70,6 +73,10 @@ pub struct LoadArgs {
     /// Server variants, comma-separated, run interleaved in this order.
     #[arg(long, value_delimiter = ',', default_value = "corio,threads,tokio,mio")]
     pub variants: Vec<Variant>,
+    /// Shard counts for corio (and worker threads for tokio-mt), comma-separated: each is its
+    /// own cell, the server pinned to that many CPUs and the load generator to the rest.
+    #[arg(long, value_delimiter = ',', value_parser = parse_shards, default_value = "1")]
+    pub shards: Vec<usize>,
     /// Repeat the whole sweep N times (interleaved: A B C D A B C D ...) and report medians.
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..), default_value = "1")]
     pub repeats: u32,
@@ -97,6 +104,49 @@ pub struct LoadArgs {
     /// variants (its memory, threads and CPU are not measured).
     #[arg(long, value_name = "ADDR", value_parser = parse_target)]
     pub target: Option<SocketAddr>,
+}
+
+/// Flags of the `scale` subcommand (implemented in `scale.rs`): one connection count, shard
+/// counts 1..=N.
+#[derive(Debug, Clone, Args)]
+pub struct ScaleArgs {
+    /// Sweep shards (corio) and worker threads (tokio-mt) 1..=N (default: the usable CPUs
+    /// minus one for the load generator, at least 1).
+    #[arg(long, value_name = "N", value_parser = parse_shards)]
+    pub max_shards: Option<usize>,
+    /// What the connections speak.
+    #[arg(long, default_value = "echo")]
+    pub workload: Workload,
+    /// Concurrent connections (enough for the kernel's SO_REUSEPORT hash to spread them).
+    #[arg(long, value_parser = parse_conns, default_value = "256")]
+    pub conns: usize,
+    /// Measured seconds per cell (decimals allowed).
+    #[arg(long, value_parser = parse_secs, default_value = "3")]
+    pub secs: f64,
+    /// Warm-up seconds per cell before measuring (may be 0).
+    #[arg(long, value_parser = parse_warmup, default_value = "1")]
+    pub warmup: f64,
+    /// Echo message size in bytes (echo only).
+    #[arg(long, value_parser = parse_size, default_value = "64")]
+    pub size: usize,
+    /// Server variants, comma-separated (those without shards run once, at 1 CPU).
+    #[arg(long, value_delimiter = ',', default_value = "corio,tokio-mt")]
+    pub variants: Vec<Variant>,
+    /// Repeat every cell N times (interleaved) and report medians.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..), default_value = "1")]
+    pub repeats: u32,
+    /// Load generator threads (default: one per CPU left, up to 4).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub client_threads: Option<u32>,
+    /// Write results.json, results.csv and results.svg into DIR (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No progress bar and no notes on stderr; only the tables (and errors).
+    #[arg(long)]
+    pub quiet: bool,
+    /// Do not pin the server or the client to CPUs.
+    #[arg(long)]
+    pub no_pin: bool,
 }
 
 /// Flags of the `micro` subcommand (implemented in `micro.rs`).
@@ -211,8 +261,14 @@ pub struct ServeArgs {
     #[arg(long, default_value = "127.0.0.1:0")]
     pub addr: SocketAddr,
     /// Pin the server to this CPU.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "cpus")]
     pub cpu: Option<usize>,
+    /// Pin the server to these CPUs, comma-separated (`taskset -c` style).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub cpus: Vec<usize>,
+    /// Shards (corio) or worker threads (tokio-mt); the other variants take only 1.
+    #[arg(long, value_name = "N", value_parser = parse_shards, default_value = "1")]
+    pub shards: usize,
     /// Answer runtime-metrics requests on stdin, which the parent made a Unix socket (corio
     /// only; see `runtime_metrics.rs`).
     #[arg(long)]
@@ -228,6 +284,8 @@ pub enum Variant {
     Threads,
     /// tokio current_thread + LocalSet, spawn_local per connection, 4 KiB buffer each.
     Tokio,
+    /// tokio's multi-thread runtime with --shards worker threads, tokio::spawn per connection.
+    TokioMt,
     /// A hand-written edge-triggered mio loop: the floor for this architecture.
     Mio,
     /// hyper 1 (the hyper_hello service) on corio via corio::compat::hyper (HTTP only).
@@ -243,6 +301,7 @@ impl Variant {
             Variant::Corio => "corio",
             Variant::Threads => "threads",
             Variant::Tokio => "tokio",
+            Variant::TokioMt => "tokio-mt",
             Variant::Mio => "mio",
             Variant::CorioHyper => "corio-hyper",
             Variant::TokioHyper => "tokio-hyper",
@@ -282,6 +341,14 @@ fn parse_conns(s: &str) -> Result<usize, String> {
         Err(_) => Err(format!(
             "`{s}` is not a connection count (a positive integer)"
         )),
+    }
+}
+
+fn parse_shards(s: &str) -> Result<usize, String> {
+    const MAX: usize = 1024;
+    match s.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not a shard count (1 to {MAX})")),
     }
 }
 
@@ -373,6 +440,24 @@ mod tests {
     }
 
     #[test]
+    fn shards_are_a_list_and_tokio_mt_a_variant() {
+        let cli = Cli::parse_from([
+            "corio-bench",
+            "echo",
+            "--shards",
+            "1,2",
+            "--variants",
+            "corio,tokio-mt",
+        ]);
+        let Some(Command::Echo(args)) = cli.command else {
+            panic!("not echo");
+        };
+        assert_eq!(args.shards, [1, 2]);
+        assert_eq!(args.variants, [Variant::Corio, Variant::TokioMt]);
+        assert_eq!(Cli::parse_from(["corio-bench"]).load.shards, [1]);
+    }
+
+    #[test]
     fn bad_values_are_rejected() {
         for args in [
             &["corio-bench", "echo", "--conns", "0"][..],
@@ -384,6 +469,9 @@ mod tests {
             &["corio-bench", "frobnicate"],
             &["corio-bench", "micro", "--case", "spawn_join,bogus"],
             &["corio-bench", "micro", "--repeats", "0"],
+            &["corio-bench", "echo", "--shards", "0"],
+            &["corio-bench", "echo", "--shards", "1,x"],
+            &["corio-bench", "scale", "--max-shards", "0"],
         ] {
             let err = Cli::try_parse_from(args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}");

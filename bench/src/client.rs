@@ -56,8 +56,8 @@ pub struct LoadSpec {
     pub warmup: Duration,
     /// The measured window.
     pub window: Duration,
-    /// One entry per worker thread: the CPU to pin it to, if any.
-    pub worker_cpus: Vec<Option<usize>>,
+    /// One entry per worker thread: the CPUs to pin it to (empty: not pinned).
+    pub worker_cpus: Vec<Vec<usize>>,
 }
 
 /// Points in a cell at which the caller's probe runs.
@@ -129,12 +129,12 @@ pub fn run(
     let control = Arc::new(Control::default());
     let threads = spec.worker_cpus.len().max(1);
     let mut workers = Vec::with_capacity(threads);
-    for (i, cpu) in spec.worker_cpus.iter().copied().enumerate() {
+    for (i, cpus) in spec.worker_cpus.iter().cloned().enumerate() {
         let conns = spec.conns / threads + usize::from(i < spec.conns % threads);
         let (spec, control) = (spec.clone(), control.clone());
         let worker = std::thread::Builder::new()
             .name(format!("load-{i}"))
-            .spawn(move || worker(spec, conns, cpu, control))
+            .spawn(move || worker(spec, conns, cpus, control))
             .map_err(|e| LoadError::Failed(format!("cannot start a load thread: {e}")))?;
         workers.push(worker);
     }
@@ -235,11 +235,12 @@ struct Local {
 fn worker(
     spec: LoadSpec,
     conns: usize,
-    cpu: Option<usize>,
+    cpus: Vec<usize>,
     control: Arc<Control>,
 ) -> Result<Histogram<u64>, String> {
-    if let Some(cpu) = cpu {
-        sys::pin_to_cpu(cpu).map_err(|e| format!("cannot pin a load thread to CPU {cpu}: {e}"))?;
+    if !cpus.is_empty() {
+        sys::pin_to_cpus(&cpus)
+            .map_err(|e| format!("cannot pin a load thread to CPUs {cpus:?}: {e}"))?;
     }
     let hist = new_histogram().map_err(|e| format!("{e:?}"))?;
     let rt = corio::Runtime::new().map_err(|e| format!("corio runtime: {e}"))?;

@@ -2,7 +2,9 @@
 //!
 //! `cargo run --release -p corio-bench` runs the default sweep (echo, 64-byte messages,
 //! 1/10/100/1000/5000 connections, four server variants, about a minute) and prints a
-//! Markdown table. `http` runs the keep-alive HTTP workload; `micro` the runtime's
+//! Markdown table. `http` runs the keep-alive HTTP workload; `--shards 1,2` gives corio
+//! (and `tokio-mt`) one cell per shard count, the server pinned to that many CPUs; `scale`
+//! sweeps shards 1..=N and prints req/s and server CPU µs/req per count; `micro` the runtime's
 //! micro-benchmarks; `fair` well-behaved connections' round trips beside pipelining hogs,
 //! every variant; `canary` the same load against a server already running (the examples). `--out DIR` also writes `results.json`, `results.csv`, `results.svg`.
 //!
@@ -20,9 +22,11 @@
 //! ```
 //!
 //! Server variants (`src/servers/`): `corio` (a task per connection, buffer-free while
-//! idle), `threads` (std, a thread per connection), `tokio` (current_thread + LocalSet,
-//! `spawn_local` per connection, 4 KiB buffer each), `mio` (a hand-written edge-triggered
-//! loop: the floor for this architecture).
+//! idle; with `--shards N`, N loops of `corio::shard::Pool`, one `SO_REUSEPORT` listener
+//! each), `threads` (std, a thread per connection), `tokio` (current_thread + LocalSet,
+//! `spawn_local` per connection, 4 KiB buffer each), `tokio-mt` (the multi-thread runtime,
+//! `--shards` worker threads, `tokio::spawn` per connection), `mio` (a hand-written
+//! edge-triggered loop: the floor for this architecture).
 //!
 //! # Exit codes
 //!
@@ -32,7 +36,7 @@
 //!
 //! # Non-goals
 //!
-//! Remote targets (loopback only), multi-core servers, TLS, and any HTTP beyond one
+//! Remote targets (loopback only), TLS, and any HTTP beyond one
 //! fixed keep-alive request. Open-loop (fixed-rate) load: every connection is a closed loop.
 #![deny(missing_docs)]
 
@@ -43,14 +47,17 @@ mod error;
 mod fair;
 mod http;
 mod micro;
+mod placement;
 mod plot;
 mod report;
 mod results;
 mod runtime_metrics;
+mod scale;
 mod servers;
 mod sweep;
 mod sys;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -64,6 +71,7 @@ fn main() -> ExitCode {
         None => sweep_and_report(Workload::Echo, &cli.load),
         Some(Command::Echo(args)) => sweep_and_report(Workload::Echo, &args),
         Some(Command::Http(args)) => sweep_and_report(Workload::Http, &args),
+        Some(Command::Scale(args)) => scale::run(&args),
         Some(Command::Micro(args)) => micro::run(&args).map_err(BenchError::Failed),
         Some(Command::Fair(args)) => fair::run(&args),
         Some(Command::Canary(args)) => fair::canary(&args),
@@ -82,9 +90,15 @@ fn main() -> ExitCode {
 fn sweep_and_report(workload: Workload, args: &LoadArgs) -> Result<(), BenchError> {
     let report = sweep::run(workload, args)?;
     print!("{}", report::markdown(&report));
-    if let Some(dir) = &args.out {
-        report::write_files(&report, dir).map_err(BenchError::Failed)?;
-        if !args.quiet {
+    finish(&report, args.out.as_deref(), args.quiet)
+}
+
+/// After a sweep's tables: write its files into `out`, if given; fail (exit 1) if any cell
+/// failed.
+fn finish(report: &results::Report, out: Option<&Path>, quiet: bool) -> Result<(), BenchError> {
+    if let Some(dir) = out {
+        report::write_files(report, dir).map_err(BenchError::Failed)?;
+        if !quiet {
             eprintln!(
                 "corio-bench: wrote results.json, results.csv and results.svg to {}",
                 dir.display()

@@ -160,6 +160,7 @@ fn notes(report: &Report) -> Vec<String> {
                 .to_string(),
         );
     }
+    notes.extend(placement_notes(report));
     if !client_bound.is_empty() {
         notes.push(format!(
             "the load generator was near its CPU limit in {}: there req/s is a lower bound for the server (compare server CPU µs/req instead)",
@@ -174,6 +175,61 @@ fn notes(report: &Report) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// Where the cells whose server had more than one CPU ran (the header line gives the
+/// one-CPU placement), one note per distinct placement.
+fn placement_notes(report: &Report) -> Vec<String> {
+    /// One placement and the variants that ran with it.
+    struct Seen<'a> {
+        server: &'a [usize],
+        client: &'a [usize],
+        shared: bool,
+        variants: Vec<&'a str>,
+    }
+    let list = |cpus: &[usize]| {
+        cpus.iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut seen: Vec<Seen<'_>> = Vec::new();
+    for cell in report.results.iter().filter(|c| c.server_cpus.len() > 1) {
+        let (server, client, shared) = (
+            &cell.server_cpus[..],
+            &cell.client_cpus[..],
+            cell.client_shares_cpus,
+        );
+        match seen
+            .iter_mut()
+            .find(|s| s.server == server && s.client == client && s.shared == shared)
+        {
+            Some(entry) if entry.variants.contains(&cell.variant.as_str()) => {}
+            Some(entry) => entry.variants.push(&cell.variant),
+            None => seen.push(Seen {
+                server,
+                client,
+                shared,
+                variants: vec![&cell.variant],
+            }),
+        }
+    }
+    seen.into_iter()
+        .map(|s| {
+            let client = if s.shared {
+                "the load generator shares them (no CPU left for it): req/s there shows the \
+                 machine, not the server; compare server CPU µs/req"
+                    .to_string()
+            } else {
+                format!("the load generator on CPU(s) {}", list(s.client))
+            };
+            format!(
+                "{}: server pinned to CPUs {}, {client}",
+                s.variants.join(", "),
+                list(s.server)
+            )
+        })
+        .collect()
 }
 
 /// One CSV line per cell (the medians), with a header.

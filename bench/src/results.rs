@@ -60,6 +60,15 @@ pub struct CellResult {
     pub variant: String,
     /// Concurrent connections.
     pub conns: usize,
+    /// Shards (corio) or worker threads (tokio-mt); absent for the one-thread variants.
+    pub shards: Option<usize>,
+    /// CPUs the server was pinned to (empty: not pinned).
+    pub server_cpus: Vec<usize>,
+    /// CPUs the load generator ran on (empty: not pinned).
+    pub client_cpus: Vec<usize>,
+    /// The load generator shared the server's CPUs (none was left for it): req/s is the
+    /// machine's, server CPU µs/req is the figure.
+    pub client_shares_cpus: bool,
     /// Medians over the successful repeats; absent when every repeat failed.
     #[serde(flatten)]
     pub median: Option<Metrics>,

@@ -65,6 +65,21 @@ impl Snapshot {
         }
     }
 
+    /// The shards of one pool as one server: counters summed, the clock shard 0's (they
+    /// start together, and a window takes differences), busy time the shards' mean. So a
+    /// window's `polls_per` counts every shard's polls, and `busy_ratio` is the mean shard's.
+    pub fn pooled(shards: &[Snapshot]) -> Snapshot {
+        let sum = |f: fn(&Snapshot) -> u64| shards.iter().map(f).sum::<u64>();
+        Snapshot {
+            polls: sum(|s| s.polls),
+            forced_yields: sum(|s| s.forced_yields),
+            parks: sum(|s| s.parks),
+            busy_us: sum(|s| s.busy_us) / (shards.len().max(1) as u64),
+            elapsed_us: shards.first().map_or(0, |s| s.elapsed_us),
+            io_events: sum(|s| s.io_events),
+        }
+    }
+
     /// The reply line, newline included.
     pub fn to_line(self) -> String {
         format!(
@@ -181,6 +196,16 @@ pub fn stdin_socket() -> io::Result<UnixStream> {
 /// The child's side: answer every request line on `link` with a snapshot of this runtime,
 /// until the parent closes its end. Runs as its own task on the server's loop.
 pub async fn answer(link: UnixStream) -> io::Result<()> {
+    answer_with(link, || async { Snapshot::from_runtime(&corio::metrics()) }).await
+}
+
+/// [`answer`] with the snapshot taken by `snapshot` (a sharded server: every shard's,
+/// [`Snapshot::pooled`]).
+pub async fn answer_with<F, Fut>(link: UnixStream, mut snapshot: F) -> io::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Snapshot>,
+{
     let mut link = corio::net::UnixStream::from_std(link)?;
     let mut buf = [0u8; 256];
     loop {
@@ -189,7 +214,7 @@ pub async fn answer(link: UnixStream) -> io::Result<()> {
             return Ok(());
         }
         for _ in buf[..n].iter().filter(|&&b| b == b'\n') {
-            let line = Snapshot::from_runtime(&corio::metrics()).to_line();
+            let line = snapshot().await.to_line();
             link.write_all(line.as_bytes()).await?;
         }
     }
@@ -298,6 +323,17 @@ mod tests {
             Window::between(&snap(5, 0, 0, 10), &snap(6, 0, 0, 10)),
             None
         );
+    }
+
+    #[test]
+    fn a_pool_sums_counters_and_averages_busy_time() {
+        let pooled = Snapshot::pooled(&[snap(100, 1, 300, 1_000), snap(50, 2, 100, 990)]);
+        assert_eq!(pooled.polls, 150);
+        assert_eq!(pooled.forced_yields, 3);
+        assert_eq!(pooled.parks, 14);
+        assert_eq!(pooled.busy_us, 200);
+        assert_eq!(pooled.elapsed_us, 1_000);
+        assert_eq!(Snapshot::pooled(&[]), Snapshot::default());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The sweep: set up the machine (file-descriptor limit, CPU pinning), then run every cell
-//! — (repeat, connections, variant), variants interleaved A B C D A B C D ... so drift and
-//! noise hit all of them alike — and fold the repeats into medians.
+//! — (repeat, connections, variant and shard count), variants interleaved A B C D A B C D
+//! ... so drift and noise hit all of them alike — and fold the repeats into medians. The
+//! variants that have shards (corio, tokio-mt's worker threads) get one cell per
+//! `--shards` count, the server pinned to that many CPUs (`placement.rs`).
 //!
 //! A cell: start the variant's server child, run the corio load generator against it,
 //! sample the child's `/proc` (and, for corio, its runtime metrics) at the window's start
@@ -14,6 +16,7 @@ use crate::child::ServerChild;
 use crate::cli::{LoadArgs, Variant, Workload};
 use crate::client::{self, LoadError, LoadSpec, Phase};
 use crate::error::BenchError;
+use crate::placement::{Cpus, Placement};
 use crate::results::{median_metrics, CellResult, Metrics, Report};
 use crate::runtime_metrics::{Snapshot, Window};
 use crate::sys::{self, ProcStats};
@@ -40,13 +43,55 @@ impl Target {
     }
 }
 
-/// Where the server and the client run.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Pinning {
-    server: Option<usize>,
-    /// One entry per load generator thread.
-    workers: Vec<Option<usize>>,
-    cpus: usize,
+/// One server of the sweep: a target and its shard count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Server {
+    target: Target,
+    /// Shards (corio) or worker threads (tokio-mt); `None` for the one-thread variants.
+    shards: Option<usize>,
+}
+
+impl Server {
+    /// The variant column: `corio` for one shard, `corio ×4` for four; tokio-mt always
+    /// says its worker threads.
+    fn label(self) -> String {
+        match (self.target, self.shards) {
+            (Target::Variant(Variant::Corio), Some(1)) | (_, None) => self.target.name().into(),
+            (target, Some(n)) => format!("{} ×{n}", target.name()),
+        }
+    }
+
+    /// CPUs the server needs.
+    fn cpus(self) -> usize {
+        self.shards.unwrap_or(1)
+    }
+}
+
+/// The servers of a sweep, in `--variants` order, each sharded variant once per
+/// `--shards` count.
+fn servers(targets: &[Target], shards: &[usize]) -> Vec<Server> {
+    let mut counts: Vec<usize> = Vec::new();
+    for &n in shards {
+        if !counts.contains(&n) {
+            counts.push(n);
+        }
+    }
+    let mut out = Vec::new();
+    for &target in targets {
+        match target {
+            Target::Variant(Variant::Corio | Variant::TokioMt) => {
+                out.extend(counts.iter().map(|&n| Server {
+                    target,
+                    shards: Some(n),
+                }))
+            }
+            _ => out.push(Server {
+                target,
+                shards: None,
+            }),
+        }
+    }
+    out
 }
 
 /// Run the sweep `args` describes for `workload` and return the report.
@@ -69,7 +114,8 @@ pub fn run(workload: Workload, args: &LoadArgs) -> Result<Report, BenchError> {
             "no connection count fits RLIMIT_NOFILE {nofile}; use smaller --conns or raise the hard limit"
         )));
     }
-    let pinning = pin(args)?;
+    let cpus = Cpus::new(args)?;
+    cpus.pin_coordinator(args.quiet)?;
     let targets: Vec<Target> = match args.target {
         Some(addr) => vec![Target::External(addr)],
         None => dedup(&args.variants)
@@ -77,15 +123,21 @@ pub fn run(workload: Workload, args: &LoadArgs) -> Result<Report, BenchError> {
             .map(Target::Variant)
             .collect(),
     };
+    let targets = servers(&targets, &args.shards);
 
     let total = args.repeats as u64 * (conns.len() * targets.len()) as u64;
     let bar = progress_bar(total, args.quiet);
     let mut cells: Vec<CellResult> = Vec::new();
     for &c in &conns {
         for t in &targets {
+            let placement = cpus.placement(t.cpus());
             cells.push(CellResult {
-                variant: t.name().to_string(),
+                variant: t.label(),
                 conns: c,
+                shards: t.shards,
+                server_cpus: placement.server.clone(),
+                client_cpus: placement.workers.concat(),
+                client_shares_cpus: placement.shared && !placement.server.is_empty(),
                 median: None,
                 failures: Vec::new(),
                 samples: Vec::new(),
@@ -98,11 +150,11 @@ pub fn run(workload: Workload, args: &LoadArgs) -> Result<Report, BenchError> {
                 bar.set_message(format!(
                     "{} {} conns={c} repeat {repeat}/{}",
                     workload.name(),
-                    target.name(),
+                    target.label(),
                     args.repeats
                 ));
                 let cell = &mut cells[ci * targets.len() + ti];
-                match run_cell(target, workload, c, args, &pinning) {
+                match run_cell(target, workload, c, args, &cpus.placement(target.cpus())) {
                     Ok(metrics) => cell.samples.push(metrics),
                     Err(CellError::Fatal(e)) => {
                         bar.finish_and_clear();
@@ -110,7 +162,10 @@ pub fn run(workload: Workload, args: &LoadArgs) -> Result<Report, BenchError> {
                     }
                     Err(CellError::Failed(msg)) => {
                         bar.suspend(|| {
-                            eprintln!("corio-bench: {} with {c} connections: {msg}", target.name())
+                            eprintln!(
+                                "corio-bench: {} with {c} connections: {msg}",
+                                target.label()
+                            )
                         });
                         cell.failures.push(msg);
                     }
@@ -125,6 +180,8 @@ pub fn run(workload: Workload, args: &LoadArgs) -> Result<Report, BenchError> {
     for cell in &mut cells {
         cell.median = median_metrics(&cell.samples);
     }
+    // The header line describes a one-CPU server's placement; other cells carry their own.
+    let one = cpus.placement(1);
     Ok(Report {
         tool: "corio-bench",
         version: env!("CARGO_PKG_VERSION"),
@@ -133,10 +190,14 @@ pub fn run(workload: Workload, args: &LoadArgs) -> Result<Report, BenchError> {
         secs: args.secs,
         warmup_secs: args.warmup,
         repeats: args.repeats,
-        cpus: pinning.cpus,
-        server_cpu: pinning.server,
-        client_threads: pinning.workers.len(),
-        client_cpus: pinning.workers.iter().flatten().copied().collect(),
+        cpus: cpus.count(),
+        server_cpu: one.server.first().copied(),
+        client_threads: one.workers.len(),
+        client_cpus: if one.shared {
+            Vec::new()
+        } else {
+            one.workers.concat()
+        },
         nofile_limit: nofile,
         skipped_conns: skipped,
         results: cells,
@@ -166,74 +227,6 @@ fn progress_bar(total: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Choose CPUs and the number of load threads, check user choices, and pin this thread (the
-/// coordinator) to the first client CPU. Server children and load threads pin themselves.
-///
-/// Defaults: the server on the first usable CPU; the client on the others, one thread per
-/// CPU up to 4 (so one thread on a 2-CPU machine).
-fn pin(args: &LoadArgs) -> Result<Pinning, BenchError> {
-    let allowed = sys::allowed_cpus().unwrap_or_default();
-    let cpus = allowed.len().max(1);
-    let requested = args.client_threads.map(|n| n as usize);
-    if args.no_pin || allowed.len() < 2 {
-        if allowed.len() < 2
-            && !args.no_pin
-            && (args.server_cpu.is_some() || args.client_cpu.is_some())
-            && !args.quiet
-        {
-            eprintln!("corio-bench: only one CPU is usable: --server-cpu/--client-cpu ignored");
-        }
-        return Ok(Pinning {
-            server: None,
-            workers: vec![None; requested.unwrap_or(1)],
-            cpus,
-        });
-    }
-    let check = |flag: &str, cpu: usize| {
-        if allowed.contains(&cpu) {
-            Ok(cpu)
-        } else {
-            Err(BenchError::Input(format!(
-                "{flag} {cpu}: this process may only use CPUs {allowed:?}"
-            )))
-        }
-    };
-    let server = check("--server-cpu", args.server_cpu.unwrap_or(allowed[0]))?;
-    let first_client = match args.client_cpu {
-        Some(cpu) => check("--client-cpu", cpu)?,
-        None => *allowed.iter().find(|&&c| c != server).expect("2+ CPUs"),
-    };
-    let mut client_cpus = vec![first_client];
-    client_cpus.extend(
-        allowed
-            .iter()
-            .copied()
-            .filter(|&c| c != server && c != first_client),
-    );
-    let threads = requested.unwrap_or_else(|| client_cpus.len().min(4));
-    if threads > client_cpus.len() && !args.quiet {
-        eprintln!(
-            "corio-bench: note: {threads} load threads share {} CPU(s)",
-            client_cpus.len()
-        );
-    }
-    if first_client == server && !args.quiet {
-        eprintln!("corio-bench: note: the server and the load generator share CPU {server}");
-    }
-    sys::pin_to_cpu(first_client).map_err(|e| {
-        BenchError::Failed(format!(
-            "cannot pin the load generator to CPU {first_client}: {e}"
-        ))
-    })?;
-    Ok(Pinning {
-        server: Some(server),
-        workers: (0..threads)
-            .map(|i| Some(client_cpus[i % client_cpus.len()]))
-            .collect(),
-        cpus,
-    })
-}
-
 /// How a cell can go wrong.
 enum CellError {
     /// Stop the sweep (an unreachable `--target`, a server that will not start).
@@ -243,15 +236,16 @@ enum CellError {
 }
 
 fn run_cell(
-    target: Target,
+    server: Server,
     workload: Workload,
     conns: usize,
     args: &LoadArgs,
-    pinning: &Pinning,
+    placement: &Placement,
 ) -> Result<Metrics, CellError> {
+    let target = server.target;
     let mut child = match target {
         Target::Variant(v) => Some(
-            ServerChild::spawn(v, workload, pinning.server)
+            ServerChild::spawn_placed(v, workload, &placement.server, server.cpus())
                 .map_err(|e| CellError::Fatal(BenchError::Failed(e)))?,
         ),
         Target::External(_) => None,
@@ -268,7 +262,7 @@ fn run_cell(
         size: args.size,
         warmup: Duration::from_secs_f64(args.warmup),
         window: Duration::from_secs_f64(args.secs),
-        worker_cpus: pinning.workers.clone(),
+        worker_cpus: placement.workers.clone(),
     };
     let mut before: Option<ProcStats> = None;
     let mut after: Option<ProcStats> = None;
@@ -286,7 +280,7 @@ fn run_cell(
                 // The cell's other numbers stand; only the metrics columns stay empty.
                 eprintln!(
                     "corio-bench: {} x{conns}: no runtime metrics: {e}",
-                    target.name()
+                    server.label()
                 );
                 None
             }

@@ -15,9 +15,13 @@
 //! second signal during the drain exits at once (code 1, a message on stderr). See
 //! `server::serve_until` and `../drain/mod.rs`.
 //!
+//! Shards: `--shards N` (default 1) serves the port from N loops, one per thread and core:
+//! each binds its own `SO_REUSEPORT` listener on the address and answers the connections
+//! the kernel hands it (`sharded.rs`, `../shards/mod.rs`); one stop token drains them all.
+//!
 //! Run:    cargo run --release --example http_hello [ADDR] [--idle-timeout-ms N]
-//!                   [--min-body-rate BYTES_PER_S] [--drain-timeout SECS]
-//!                                                         (default 127.0.0.1:8080)
+//!                   [--min-body-rate BYTES_PER_S] [--drain-timeout SECS] [--shards N]
+//!                                                         (default 127.0.0.1:8080, 1 shard)
 //! Drive:  curl -v http://127.0.0.1:8080/                  (200 Hello, World!)
 //!         curl -v http://127.0.0.1:8080/nope              (404)
 //!         wrk -t1 -c50 -d5s http://127.0.0.1:8080/        (keep-alive load)
@@ -27,10 +31,13 @@
 
 #[path = "../drain/mod.rs"]
 mod drain;
+#[path = "../shards/mod.rs"]
+mod shards;
 
 mod date;
 mod parse;
 mod server;
+mod sharded;
 
 use std::time::Duration;
 
@@ -38,11 +45,12 @@ use corio::net::TcpListener;
 use corio::sync::CancellationToken;
 
 const USAGE: &str = "usage: http_hello [ADDR] [--idle-timeout-ms N] [--min-body-rate BYTES_PER_S] \
-                     [--drain-timeout SECS]   (default 127.0.0.1:8080, 10000 ms, 1024 B/s, 10 s)";
+                     [--drain-timeout SECS] [--shards N]   \
+                     (default 127.0.0.1:8080, 10000 ms, 1024 B/s, 10 s, 1 shard)";
 
 #[corio::main]
 async fn main() {
-    let (addr, config, drain_timeout) = match parse_args(std::env::args().skip(1)) {
+    let (addr, config, drain_timeout, shards) = match parse_args(std::env::args().skip(1)) {
         Ok(parsed) => parsed,
         Err(message) => {
             eprintln!("http_hello: {message}\n{USAGE}");
@@ -57,7 +65,22 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    let listener = match TcpListener::bind(addr.as_str()).await {
+    let code = if shards == 1 {
+        serve_one(&addr, config, signals, drain_timeout).await
+    } else {
+        serve_sharded(shards, &addr, config, signals, drain_timeout).await
+    };
+    std::process::exit(code);
+}
+
+/// One loop on this thread: the listener, the connections, the drain.
+async fn serve_one(
+    addr: &str,
+    config: server::Config,
+    signals: drain::Signals,
+    drain_timeout: Duration,
+) -> i32 {
+    let listener = match TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => {
             eprintln!("http_hello: cannot listen on {addr}: {e}");
@@ -80,16 +103,53 @@ async fn main() {
         || eprintln!("http_hello: stop requested: draining (a second signal exits at once)"),
     )
     .await;
-    std::process::exit(outcome.exit_code("http_hello"));
+    outcome.exit_code("http_hello")
 }
 
-/// `[ADDR] [--idle-timeout-ms N] [--min-body-rate N] [--drain-timeout SECS]`, also as
-/// `--flag=N`, in any order.
+/// `n` shards (`sharded.rs`); the signals and the drain's supervision stay on this thread's
+/// loop.
+async fn serve_sharded(
+    n: usize,
+    addr: &str,
+    config: server::Config,
+    signals: drain::Signals,
+    drain_timeout: Duration,
+) -> i32 {
+    let idle = config.idle_timeout;
+    let stop = CancellationToken::new();
+    let mut running = match sharded::start(n, addr, config, stop.clone()).await {
+        Ok(running) => running,
+        Err(e) => {
+            eprintln!("http_hello: cannot listen on {addr} with {n} shards: {e}");
+            return 1;
+        }
+    };
+    println!(
+        "http_hello: listening on http://{}/ (idle timeout {} ms, {} shards)",
+        running.local_addr(),
+        idle.as_millis(),
+        running.count()
+    );
+    let outcome = drain::supervise(running.finish(), stop, signals, drain_timeout, || {
+        eprintln!("http_hello: stop requested: draining {n} shards (a second signal exits at once)")
+    })
+    .await;
+    // Known only when every shard finished (after a timeout or a second signal the process
+    // exits with the shards still running).
+    if let Some(counts) = running.outputs() {
+        println!("http_hello: answered {} requests", shards::tally(counts));
+    }
+    outcome.exit_code("http_hello")
+}
+
+/// `[ADDR] [--idle-timeout-ms N] [--min-body-rate N] [--drain-timeout SECS] [--shards N]`,
+/// also as `--flag=N`, in any order.
 fn parse_args(
     mut args: impl Iterator<Item = String>,
-) -> Result<(String, server::Config, Duration), String> {
+) -> Result<(String, server::Config, Duration, usize), String> {
     let mut addr = None;
     let mut drain_timeout = drain::DEFAULT_TIMEOUT;
+    let mut shards = 1;
     let mut config = server::Config::default();
     while let Some(arg) = args.next() {
         if arg == "-h" || arg == "--help" {
@@ -107,7 +167,8 @@ fn parse_args(
             Some((flag, value)) => (flag.to_owned(), value.to_owned()),
             None if arg == "--idle-timeout-ms"
                 || arg == "--min-body-rate"
-                || arg == "--drain-timeout" =>
+                || arg == "--drain-timeout"
+                || arg == "--shards" =>
             {
                 let value = args.next().ok_or(format!("{arg} needs a value"))?;
                 (arg, value)
@@ -116,6 +177,10 @@ fn parse_args(
         };
         if flag == "--drain-timeout" {
             drain_timeout = drain::parse_drain_timeout(&value)?;
+            continue;
+        }
+        if flag == "--shards" {
+            shards = shards::parse_count(&value)?;
             continue;
         }
         let n: u64 = value
@@ -128,5 +193,5 @@ fn parse_args(
         }
     }
     let addr = addr.unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-    Ok((addr, config, drain_timeout))
+    Ok((addr, config, drain_timeout, shards))
 }

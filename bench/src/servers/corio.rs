@@ -39,15 +39,20 @@ pub fn serve(
                 }
             });
         }
-        loop {
-            // accept() backs off by itself when out of fds or memory; other errors are fatal.
-            let (stream, _peer) = listener.accept().await?;
-            corio::spawn(async move {
-                // A connection error ends only that connection.
-                let _ = connection(stream, workload).await;
-            });
-        }
+        accept_loop(listener, workload).await
     })
+}
+
+/// Accept forever, one task per connection (also each shard's loop in `corio_shards.rs`).
+pub(super) async fn accept_loop(listener: TcpListener, workload: Workload) -> io::Result<()> {
+    loop {
+        // accept() backs off by itself when out of fds or memory; other errors are fatal.
+        let (stream, _peer) = listener.accept().await?;
+        corio::spawn(async move {
+            // A connection error ends only that connection.
+            let _ = connection(stream, workload).await;
+        });
+    }
 }
 
 /// Why `on_readable` stopped.

@@ -7,17 +7,19 @@
 
 mod corio;
 mod corio_hyper;
+mod corio_shards;
 mod mio;
 mod threads;
 mod tokio;
 mod tokio_hyper;
+mod tokio_mt;
 
 /// The hyper service both hyper variants serve: the `hyper_hello` example's own file.
 #[path = "../../../examples/hyper_hello/service.rs"]
 mod hyper_service;
 
 use std::io::Write;
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 
 use crate::cli::{ServeArgs, Variant};
 use crate::{runtime_metrics, sys};
@@ -31,6 +33,16 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
     if let Some(cpu) = args.cpu {
         sys::pin_to_cpu(cpu).map_err(|e| format!("cannot pin the server to CPU {cpu}: {e}"))?;
     }
+    if !args.cpus.is_empty() {
+        sys::pin_to_cpus(&args.cpus)
+            .map_err(|e| format!("cannot pin the server to CPUs {:?}: {e}", args.cpus))?;
+    }
+    if args.shards > 1 && !matches!(args.variant, Variant::Corio | Variant::TokioMt) {
+        return Err(format!(
+            "--shards {}: the {} server runs on one thread (only corio and tokio-mt take --shards)",
+            args.shards, args.variant
+        ));
+    }
     let metrics = match (args.metrics_on_stdin, args.variant) {
         (false, _) => None,
         (true, Variant::Corio) => Some(
@@ -43,18 +55,19 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
             ))
         }
     };
+    if args.variant == Variant::Corio && args.shards > 1 {
+        // Binds its own N listeners (SO_REUSEPORT) and reports the address itself.
+        return corio_shards::serve(args.addr, args.workload, args.shards, metrics)
+            .map_err(|e| format!("corio server ({} shards): {e}", args.shards));
+    }
     let listener =
         TcpListener::bind(args.addr).map_err(|e| format!("cannot bind {}: {e}", args.addr))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{addr}")
-        .and_then(|()| out.flush())
-        .map_err(|e| format!("cannot report the address: {e}"))?;
-    drop(out);
+    report_address(listener.local_addr().map_err(|e| e.to_string())?)?;
     let result = match args.variant {
         Variant::Corio => corio::serve(listener, args.workload, metrics),
         Variant::Threads => threads::serve(listener, args.workload),
         Variant::Tokio => tokio::serve(listener, args.workload),
+        Variant::TokioMt => tokio_mt::serve(listener, args.workload, args.shards),
         Variant::Mio => mio::serve(listener, args.workload),
         Variant::CorioHyper => corio_hyper::serve(listener, args.workload),
         Variant::TokioHyper => tokio_hyper::serve(listener, args.workload),
@@ -71,6 +84,14 @@ fn http_only(name: &str, workload: crate::cli::Workload) -> std::io::Result<()> 
             format!("the {name} variant speaks HTTP only: use it with `corio-bench http`"),
         )),
     }
+}
+
+/// Print the bound address as the first line of stdout (the parent waits for it).
+fn report_address(addr: SocketAddr) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{addr}")
+        .and_then(|()| out.flush())
+        .map_err(|e| format!("cannot report the address: {e}"))
 }
 
 /// Is this accept error about one connection (skip it) rather than the listener?

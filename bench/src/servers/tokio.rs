@@ -21,26 +21,37 @@ pub fn serve(listener: TcpListener, workload: Workload) -> io::Result<()> {
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        loop {
-            let stream = match listener.accept().await {
-                Ok((stream, _peer)) => stream,
-                Err(e) if super::transient_accept_error(&e) => {
-                    // No tokio timer (the bench does not enable it): a short blocking nap
-                    // is the back-off, as rare as it is in a benchmark.
-                    std::thread::sleep(Duration::from_millis(5));
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
+        accept_each(&listener, |stream| {
             tokio::task::spawn_local(async move {
                 // A connection error ends only that connection.
                 let _ = connection(stream, workload).await;
             });
-        }
+        })
+        .await
     })
 }
 
-async fn connection(mut stream: TcpStream, workload: Workload) -> io::Result<()> {
+/// Accept forever, handing each connection to `each`; returns only on a fatal accept error
+/// (also tokio-mt's accept loop, in `tokio_mt.rs`).
+pub(super) async fn accept_each(
+    listener: &tokio::net::TcpListener,
+    mut each: impl FnMut(TcpStream),
+) -> io::Result<()> {
+    loop {
+        match listener.accept().await {
+            Ok((stream, _peer)) => each(stream),
+            Err(e) if super::transient_accept_error(&e) => {
+                // No tokio timer (the bench does not enable it): a short blocking nap is the
+                // back-off, as rare as it is in a benchmark.
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One connection, 4 KiB buffer (also tokio-mt's, in `tokio_mt.rs`).
+pub(super) async fn connection(mut stream: TcpStream, workload: Workload) -> io::Result<()> {
     stream.set_nodelay(true)?;
     let mut buf = vec![0u8; 4096];
     match workload {
