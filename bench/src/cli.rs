@@ -292,6 +292,8 @@ pub enum Variant {
     CorioHyper,
     /// The same hyper service on tokio current_thread with hyper-util's TokioIo (HTTP only).
     TokioHyper,
+    /// smol's stack on one thread: async-io + async-executor's LocalExecutor, 4 KiB buffer each.
+    Smol,
 }
 
 impl Variant {
@@ -305,6 +307,7 @@ impl Variant {
             Variant::Mio => "mio",
             Variant::CorioHyper => "corio-hyper",
             Variant::TokioHyper => "tokio-hyper",
+            Variant::Smol => "smol",
         }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_corio-bench");
-const VARIANTS: [&str; 4] = ["corio", "threads", "tokio", "mio"];
+const VARIANTS: [&str; 5] = ["corio", "threads", "tokio", "mio", "smol"];
 
 /// Sweeps measure the machine: run them one at a time.
 static SWEEPS: Mutex<()> = Mutex::new(());
@@ -38,6 +38,9 @@ fn tiny_sweep_answers_everywhere(workload: &str) {
         "1",
         "--warmup",
         "0.2",
+        // The default set plus the opt-in peer, so every variant is checked to answer.
+        "--variants",
+        "corio,threads,tokio,mio,smol",
         "--out",
         dir.to_str().unwrap(),
         "--quiet",

@@ -9,6 +9,7 @@ mod corio;
 mod corio_hyper;
 mod corio_shards;
 mod mio;
+mod smol;
 mod threads;
 mod tokio;
 mod tokio_hyper;
@@ -71,6 +72,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), String> {
         Variant::Mio => mio::serve(listener, args.workload),
         Variant::CorioHyper => corio_hyper::serve(listener, args.workload),
         Variant::TokioHyper => tokio_hyper::serve(listener, args.workload),
+        Variant::Smol => smol::serve(listener, args.workload),
     };
     result.map_err(|e| format!("{} server: {e}", args.variant))
 }
