@@ -235,7 +235,7 @@ fn placement_notes(report: &Report) -> Vec<String> {
 /// One CSV line per cell (the medians), with a header.
 pub fn csv(report: &Report) -> String {
     let mut s = String::from(
-        "workload,variant,conns,requests,secs,throughput_rps,p50_us,p99_us,p999_us,server_peak_rss_kib,server_anon_rss_kib,server_threads,server_cpu_us_per_req,server_cpu_util,client_cpu_util,other_cpu_util,server_polls_per_req,server_forced_yields_per_sec,server_busy_ratio,errors,failures\n",
+        "workload,variant,conns,requests,secs,throughput_rps,p50_us,p99_us,p999_us,server_peak_rss_kib,server_anon_rss_kib,server_threads,server_cpu_us_per_req,server_cpu_util,client_cpu_util,other_cpu_util,server_polls_per_req,server_forced_yields_per_sec,server_busy_ratio,server_parks_per_req,errors,failures\n",
     );
     let opt = |v: Option<String>| v.unwrap_or_default();
     for cell in &report.results {
@@ -244,7 +244,7 @@ pub fn csv(report: &Report) -> String {
             Some(m) => {
                 let _ = write!(
                     s,
-                    "{},{:.3},{:.1},{:.1},{:.1},{:.1},{},{},{},{},{},{:.3},{},{},{},{},",
+                    "{},{:.3},{:.1},{:.1},{:.1},{:.1},{},{},{},{},{},{:.3},{},{},{},{},{},",
                     m.requests,
                     m.secs,
                     m.throughput_rps,
@@ -261,10 +261,11 @@ pub fn csv(report: &Report) -> String {
                     opt(m.server_polls_per_req.map(|v| format!("{v:.3}"))),
                     opt(m.server_forced_yields_per_sec.map(|v| format!("{v:.1}"))),
                     opt(m.server_busy_ratio.map(|v| format!("{v:.3}"))),
+                    opt(m.server_parks_per_req.map(|v| format!("{v:.4}"))),
                 );
                 let _ = write!(s, "{}", m.errors);
             }
-            None => s.push_str(",,,,,,,,,,,,,,,,"),
+            None => s.push_str(",,,,,,,,,,,,,,,,,"),
         }
         let _ = writeln!(s, ",{}", cell.failures.len());
     }

@@ -49,6 +49,9 @@ pub struct Metrics {
     /// Share of the window the server loop was busy (not parked in `epoll_wait`), 0 to 1,
     /// from its runtime metrics; corio only, else absent.
     pub server_busy_ratio: Option<f64>,
+    /// Times the server's loops parked (waited in `epoll_wait`) per request, all shards
+    /// together; corio only, else absent. An underloaded loop parks more per request.
+    pub server_parks_per_req: Option<f64>,
     /// Connections that failed inside the window.
     pub errors: u64,
 }
@@ -151,6 +154,7 @@ pub fn median_metrics(samples: &[Metrics]) -> Option<Metrics> {
         server_polls_per_req: opt(&|m| m.server_polls_per_req),
         server_forced_yields_per_sec: opt(&|m| m.server_forced_yields_per_sec),
         server_busy_ratio: opt(&|m| m.server_busy_ratio),
+        server_parks_per_req: opt(&|m| m.server_parks_per_req),
         errors: f(&|m| m.errors as f64)?.round() as u64,
     })
 }
@@ -185,6 +189,7 @@ mod tests {
             server_polls_per_req: Some(rps / 10.0),
             server_forced_yields_per_sec: None,
             server_busy_ratio: Some(0.5),
+            server_parks_per_req: None,
             errors: 0,
         };
         let med = median_metrics(&[m(10.0, 9.0), m(30.0, 1.0), m(20.0, 5.0)]).unwrap();

@@ -176,6 +176,11 @@ impl Window {
         (units_per_sec > 0.0).then(|| self.polls as f64 / self.elapsed_secs / units_per_sec)
     }
 
+    /// Parks (the loop waited for events) per unit of work, like [`polls_per`](Self::polls_per).
+    pub fn parks_per(&self, units_per_sec: f64) -> Option<f64> {
+        (units_per_sec > 0.0).then(|| self.parks as f64 / self.elapsed_secs / units_per_sec)
+    }
+
     /// Forced yields per second of server time.
     pub fn forced_yields_per_sec(&self) -> f64 {
         self.forced_yields as f64 / self.elapsed_secs
@@ -314,6 +319,8 @@ mod tests {
         // 1000 polls/s against 500 requests/s: 2 polls per request.
         assert_eq!(w.polls_per(500.0), Some(2.0));
         assert_eq!(w.polls_per(0.0), None);
+        // 7 parks in each snapshot: none in the window.
+        assert_eq!(w.parks_per(500.0), Some(0.0));
         // Counters that went backwards are another runtime, not a window.
         assert_eq!(
             Window::between(&snap(5, 0, 0, 10), &snap(4, 0, 0, 20)),

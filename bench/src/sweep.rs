@@ -348,6 +348,7 @@ fn run_cell(
         server_polls_per_req: window.and_then(|w| w.polls_per(rps)),
         server_forced_yields_per_sec: window.map(|w| w.forced_yields_per_sec()),
         server_busy_ratio: window.map(|w| w.busy_ratio()),
+        server_parks_per_req: window.and_then(|w| w.parks_per(rps)),
         errors: outcome.errors,
     })
 }
