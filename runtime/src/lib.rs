@@ -30,8 +30,9 @@
 //!
 //! # Non-goals
 //!
-//! * Work stealing or multi-threaded scheduling: one loop per thread; run N runtimes on N
-//!   threads (or N processes) to use N cores.
+//! * Work stealing or multi-threaded scheduling: one loop per thread; [`shard::Pool`] runs N
+//!   loops on N threads (or run N processes) to use N cores, and tasks never migrate between
+//!   them — values do ([`Handle::spawn`], [`shard::channel`]).
 //! * `Send` futures everywhere: tasks are `!Send`-friendly by design.
 //! * Windows support (IOCP) and io_uring, for now.
 //! * Preemption: a task that computes without awaiting blocks the loop (use
