@@ -266,6 +266,9 @@ impl<T> Future for RemoteJoinHandle<T> {
                 Some(w) if w.will_wake(cx.waker()) => {}
                 _ => state.waker = Some(cx.waker().clone()),
             }
+            drop(state);
+            // The reply is likely microseconds away: let this loop spin for it before sleeping.
+            context::with_core(|core| core.expect_remote_reply());
             Poll::Pending
         })
     }

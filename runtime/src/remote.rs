@@ -84,6 +84,12 @@ impl Remote {
         }
     }
 
+    /// A foreign thread poked the loop since the last `take_notified` (a look, not a take).
+    #[inline]
+    pub(crate) fn is_notified(&self) -> bool {
+        self.notified.load(Ordering::Acquire)
+    }
+
     /// True when a foreign thread poked the loop since the last `take_notified`.
     pub(crate) fn take_notified(&self) -> bool {
         self.notified.load(Ordering::Acquire) && self.notified.swap(false, Ordering::AcqRel)

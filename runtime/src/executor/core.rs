@@ -72,6 +72,9 @@ pub(crate) struct Core {
     live: Cell<usize>,
     /// Scratch space for draining the inject queue without allocating each turn.
     pub(super) injected: RefCell<Vec<Injected>>,
+    /// The next idle turn spins for a foreign wake before sleeping (see
+    /// `turn::spin_for_remote`); set by a pending `RemoteJoinHandle` and by a remote spawn run.
+    pub(super) spin_next_idle: Cell<bool>,
 }
 
 impl Core {
@@ -110,6 +113,7 @@ impl Core {
             any_deferred: Cell::new(false),
             live: Cell::new(0),
             injected: RefCell::new(Vec::new()),
+            spin_next_idle: Cell::new(false),
         })
     }
 
@@ -375,6 +379,13 @@ impl Core {
     /// The task being polled (`None` for the `block_on` future), as an owning reference.
     pub(crate) fn current_task(&self) -> Option<Task> {
         self.current.get()
+    }
+
+    /// A task awaits a reply from another thread (a `RemoteJoinHandle`): the next idle turn
+    /// spins briefly for it before sleeping.
+    #[inline]
+    pub(crate) fn expect_remote_reply(&self) {
+        self.spin_next_idle.set(true);
     }
 
     /// Scheduling is seeded (shuffled), not FIFO.

@@ -8,6 +8,16 @@ use super::core::Core;
 use crate::metrics::Counters;
 use crate::remote::Injected;
 
+/// How long an idle loop that expects a reply from another thread spins before it sleeps.
+const REMOTE_SPIN: Duration = Duration::from_micros(50);
+
+/// More than one CPU: a spinning loop does not hold the CPU its peer needs.
+fn spinning_helps() -> bool {
+    use std::sync::OnceLock;
+    static HELPS: OnceLock<bool> = OnceLock::new();
+    *HELPS.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
+}
+
 /// How long an auto-advancing paused clock waits for I/O already in flight before it jumps.
 const IO_GRACE: Duration = Duration::from_millis(1);
 
@@ -39,12 +49,43 @@ impl Core {
         // A foreign wake after the check above pokes the mio::Waker, so a blocking poll returns.
         if timeout == Some(Duration::ZERO) {
             self.reactor.poll(timeout);
+        } else if self.spin_next_idle.replace(false) && self.spin_for_remote(timeout) {
+            // The foreign wake came while spinning: no sleep, no wake-up of this thread; look
+            // at the OS without blocking for what else is ready.
+            self.reactor.poll(Some(Duration::ZERO));
         } else {
             self.counters.parked(|| self.reactor.poll(timeout));
         }
         self.timers.fire_due();
         if self.remote.take_notified() {
             self.drain_remote();
+        }
+    }
+
+    /// Before sleeping, when a reply from another thread is expected soon — this loop awaits a
+    /// `RemoteJoinHandle`, or it just ran a remote spawn (whose sender may send the next) —
+    /// spin up to `REMOTE_SPIN` for the foreign wake. A request/response round trip between
+    /// two loops then costs no thread wake-ups (each is several µs of the OS scheduler), at
+    /// the price of up to `REMOTE_SPIN` of CPU per idle spell of such a loop. Channel traffic
+    /// and I/O never spin: a receiver that sleeps drains a whole batch when it wakes, which
+    /// spinning would cut into single items. Off on one-CPU machines, where the spinner would
+    /// hold the CPU the other thread needs.
+    fn spin_for_remote(&self, timeout: Option<Duration>) -> bool {
+        if !spinning_helps() {
+            return false;
+        }
+        let limit = timeout.map_or(REMOTE_SPIN, |t| t.min(REMOTE_SPIN));
+        let start = std::time::Instant::now();
+        loop {
+            if self.remote.is_notified() {
+                return true;
+            }
+            if start.elapsed() >= limit {
+                return false;
+            }
+            for _ in 0..32 {
+                std::hint::spin_loop();
+            }
         }
     }
 
@@ -109,7 +150,11 @@ impl Core {
                 Injected::Wake(task) => self.schedule(&unsafe { task.into_local() }),
                 // SAFETY: as above.
                 Injected::Abort(task) => unsafe { task.into_local() }.abort(),
-                Injected::Spawn(job) => job(),
+                Injected::Spawn(job) => {
+                    // Its sender may well send the next one soon (see `spin_for_remote`).
+                    self.spin_next_idle.set(true);
+                    job()
+                }
             }
         }
     }
