@@ -27,7 +27,9 @@ pub fn now() -> Instant {
 /// the runtime was built with `Builder::auto_advance(false)`, by *auto-advance*: when no
 /// task is ready, no I/O is ready (the loop looks at the OS without blocking first) and no
 /// `spawn_blocking` job is in flight, the clock jumps to the next timer deadline and fires
-/// it. Real I/O is therefore never raced by a jump, and a blocking job holds the clock
+/// it. While sockets are registered, the loop first gives I/O already in flight in the
+/// kernel (a loopback write's wake-up, an ACK) up to 1 ms of real time to land, so a loaded
+/// machine's late softirq does not let the clock leap past it; a blocking job holds the clock
 /// until it is done. Pausing a paused clock does nothing.
 ///
 /// # Panics
