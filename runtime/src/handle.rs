@@ -234,8 +234,7 @@ impl<T> RemoteJoinHandle<T> {
         }
         let mut state = self.slot.lock();
         loop {
-            if let Some(result) = state.result.take() {
-                state.taken = true;
+            if let Some(result) = state.take_result() {
                 return result;
             }
             state = self
@@ -254,8 +253,7 @@ impl<T> Future for RemoteJoinHandle<T> {
         // A finished wait draws from the task's budget, like a `JoinHandle` (see `coop`).
         coop::poll_charged(cx, |cx| {
             let mut state = self.slot.lock();
-            if let Some(result) = state.result.take() {
-                state.taken = true;
+            if let Some(result) = state.take_result() {
                 return Poll::Ready(result);
             }
             assert!(
@@ -290,6 +288,15 @@ struct SlotState<T> {
     aborted: bool,
     /// Set once the task is spawned on its loop.
     abort: Option<AbortHandle>,
+}
+
+impl<T> SlotState<T> {
+    /// Hand the result out once (`taken` then catches a second poll).
+    fn take_result(&mut self) -> Option<Result<T, JoinError>> {
+        let result = self.result.take();
+        self.taken |= result.is_some();
+        result
+    }
 }
 
 impl<T> Slot<T> {

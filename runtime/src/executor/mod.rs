@@ -233,11 +233,9 @@ impl Drop for Runtime {
         drop(all);
         // Phase 2: the queue's entries borrow the slab's references; forget them first.
         core.run_queue.borrow_mut().clear();
-        // Phase 3: drop the runtime's references.
+        // Phase 3: drop the runtime's references (out of the borrow: a last reference frees
+        // its cell).
         let all: Vec<Task> = core.tasks.borrow_mut().drain().collect();
-        for task in &all {
-            task.transitions().forget_queue_entry();
-        }
         drop(all);
         core.timers.clear();
         core.reactor.clear();

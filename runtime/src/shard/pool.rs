@@ -239,11 +239,7 @@ impl Pool {
             let shared = (stop.clone(), all_done.clone(), running.clone());
             let job: Job = Box::new(move |rt: &Runtime| {
                 let (stop, all_done, running) = shared;
-                let finished = || {
-                    if running.fetch_sub(1, Ordering::AcqRel) == 1 {
-                        all_done.cancel();
-                    }
-                };
+                let finished = || shard_finished(&running, &all_done);
                 let out = catch_unwind(AssertUnwindSafe(|| {
                     rt.block_on(async {
                         let out = stop.run_until_cancelled(factory(ShardId(i))).await;
@@ -261,9 +257,7 @@ impl Pool {
             if shard.jobs.send(job).is_err() {
                 // The shard's thread is gone (it can only end by the pool's drop).
                 stop.cancel();
-                if running.fetch_sub(1, Ordering::AcqRel) == 1 {
-                    all_done.cancel();
-                }
+                shard_finished(&running, &all_done);
                 let _ = done_tx.send((i, Err(Box::new("the shard's thread has exited"))));
             }
         }
@@ -292,6 +286,13 @@ impl Pool {
             .into_iter()
             .map(|v| v.expect("every shard reports an output unless one panicked"))
             .collect())
+    }
+}
+
+/// One shard of a run is done (or will never start): the last one releases them all.
+fn shard_finished(running: &AtomicUsize, all_done: &CancellationToken) {
+    if running.fetch_sub(1, Ordering::AcqRel) == 1 {
+        all_done.cancel();
     }
 }
 
