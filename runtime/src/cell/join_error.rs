@@ -22,10 +22,21 @@ pub struct JoinError {
     repr: Repr,
 }
 
+// One pointer wide (boxed panic, niche for `Cancelled`): a `Result<T, JoinError>` sits in
+// every task cell until it is joined, so its size is paid per task; panics are rare enough
+// to afford the second allocation.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(std::mem::size_of::<JoinError>() == 8);
+
 enum Repr {
     Cancelled,
-    /// The payload, and its message read once when the error was made.
-    Panic(SyncPayload, Box<str>),
+    Panic(Box<Panicked>),
+}
+
+/// The payload, and its message read once when the error was made.
+struct Panicked {
+    payload: SyncPayload,
+    message: Box<str>,
 }
 
 /// A panic payload that is only ever reached by value (`into_panic`), never through `&`.
@@ -47,7 +58,10 @@ impl JoinError {
     pub(crate) fn panic(payload: Payload) -> JoinError {
         let message = panic_message(&payload).into();
         JoinError {
-            repr: Repr::Panic(SyncPayload(payload), message),
+            repr: Repr::Panic(Box::new(Panicked {
+                payload: SyncPayload(payload),
+                message,
+            })),
         }
     }
 
@@ -82,7 +96,7 @@ impl JoinError {
     /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(p, _) => Ok(p.0),
+            Repr::Panic(p) => Ok(p.payload.0),
             Repr::Cancelled => Err(self),
         }
     }
@@ -102,7 +116,7 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => f.write_str("task was cancelled"),
-            Repr::Panic(_, message) => write!(f, "task panicked: {message}"),
+            Repr::Panic(p) => write!(f, "task panicked: {}", p.message),
         }
     }
 }
@@ -111,7 +125,7 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => f.write_str("JoinError::Cancelled"),
-            Repr::Panic(_, message) => write!(f, "JoinError::Panic({message:?})"),
+            Repr::Panic(p) => write!(f, "JoinError::Panic({:?})", p.message),
         }
     }
 }

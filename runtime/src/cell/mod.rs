@@ -32,12 +32,12 @@
 //!   +------------------ IDLE                                |
 //!                                                           | (5) Completed::ReleaseNow, or the
 //!                                                           |     stale entry's RunAction::Release:
-//!                                                           v     the slab drops the runtime's Task;
+//!                                                           v     the slab drops its RuntimeTask;
 //!                                                        freed    JoinHandle, AbortHandle, TaskRef,
 //!                                                                 wakers drop theirs; refs == 0 frees
 //! ```
 //!
-//! * (1) `Task::allocate` makes the cell with two references (the runtime's `Task`, kept in
+//! * (1) `Task::allocate` makes the cell with two references (the runtime's `RuntimeTask`, kept in
 //!   the task slab, and the JoinHandle's) and its first `Notified`, which the loop queues.
 //! * (2) the loop pops a `Notified` and runs it (`transition_to_running`): poll it, cancel it,
 //!   or release it when it completed while queued.
@@ -46,7 +46,10 @@
 //!   queued again.
 //! * (4) the poll returns `true` when the future finished or panicked; the future is dropped
 //!   right there, on the loop's thread, and `Task::complete` marks the task COMPLETE.
-//! * (5) the runtime lets go of its reference once the task is COMPLETE and not SCHEDULED.
+//! * (5) the runtime lets go of its reference once the task is COMPLETE and not SCHEDULED
+//!   (`RuntimeTask`'s drop, `RawTask::release_runtime_ref`): with only the JoinHandle's
+//!   reference left (or none) that is a plain store; with wakers or an `AbortHandle` left,
+//!   the cell first takes a count of the scheduler's `Arc` for them (`SCHEDULER_OWNED`).
 //! * (6)/(7) abort is a flag plus a wake, so the future is always dropped by the loop.
 
 mod id;
@@ -62,6 +65,6 @@ pub use id::Id;
 pub use join_error::JoinError;
 pub use join_handle::{AbortHandle, JoinHandle};
 pub(crate) use raw::{Meta, TaskName};
-pub(crate) use refs::{CurrentTask, NewTask, Notified, SendTask, Task, Woken};
+pub(crate) use refs::{CurrentTask, NewTask, Notified, RuntimeTask, SendTask, Task, Woken};
 pub(crate) use schedule::Schedule;
 pub(crate) use state::{Completed, RunAction};

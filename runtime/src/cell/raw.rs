@@ -58,8 +58,12 @@ pub(super) struct Header {
     pub(super) key: Cell<u32>,
     /// The task's id, unique within its runtime. Immutable; read from any thread.
     pub(super) id: u64,
-    /// `Arc<S>::into_raw` of the task's scheduler. Immutable; read from any thread; the vtable
-    /// knows `S`. A thin pointer (an `Arc<dyn Schedule>` would be 16 bytes).
+    /// `Arc::as_ptr` of the task's scheduler. Immutable; read from any thread; the vtable
+    /// knows `S`. A thin pointer (an `Arc<dyn Schedule>` would be 16 bytes). Borrowed, not
+    /// owned, while the runtime holds the task (its own `Arc` keeps the scheduler alive);
+    /// the cell takes a count of its own only if references that may reach the scheduler
+    /// outlive the runtime's (see [`RawTask::release_runtime_ref`]), so a spawn costs no
+    /// atomic count of the scheduler.
     scheduler: NonNull<()>,
     /// Immutable; read from any thread.
     vtable: &'static Vtable,
@@ -124,7 +128,7 @@ impl RawTask {
         future: F,
         id: u64,
         name: Option<Box<TaskName>>,
-        scheduler: Arc<S>,
+        scheduler: &Arc<S>,
         meta: Meta,
         helper: bool,
     ) -> RawTask
@@ -133,8 +137,11 @@ impl RawTask {
         F::Output: 'static,
         S: Schedule,
     {
-        // SAFETY: `Arc::into_raw` never returns null.
-        let scheduler = unsafe { NonNull::new_unchecked(Arc::into_raw(scheduler).cast_mut()) };
+        // Borrowed: the caller's `Arc` outlives the runtime's reference (see the field).
+        // `Arc::as_ptr`, not a pointer made from `&S`: it keeps the provenance of the whole
+        // `Arc` allocation, which `Arc::increment_strong_count` needs later.
+        // SAFETY: `Arc::as_ptr` never returns null.
+        let scheduler = unsafe { NonNull::new_unchecked(Arc::as_ptr(scheduler).cast_mut()) };
         let scheduler = scheduler.cast::<()>();
         let cell = Box::new(Cell_ {
             prefix: Prefix {
@@ -199,11 +206,16 @@ impl RawTask {
     /// The scheduler the task was spawned with. Any thread (immutable, and `S: Sync`).
     ///
     /// # Safety
-    /// `S` must be the scheduler type the cell was allocated with.
+    /// `S` must be the scheduler type the cell was allocated with, and the caller must hold
+    /// a reference that existed before the runtime let go of the task (or the runtime must
+    /// still hold it): such a reference keeps the scheduler alive (see
+    /// [`RawTask::release_runtime_ref`]). References made from a `JoinHandle` after that
+    /// find the task COMPLETE and never ask for the scheduler.
     #[inline]
     pub(super) unsafe fn scheduler<'a, S: Schedule>(self) -> &'a S {
-        // SAFETY: the cell is alive, so the `Arc<S>` it owns is; `scheduler` is immutable and
-        // came from `Arc::<S>::into_raw` (the caller promises the type).
+        // SAFETY: the cell is alive, and so is the scheduler (the runtime's `Arc` or the
+        // cell's own count, by the contract above); `scheduler` is immutable and came from
+        // `Arc::<S>::as_ptr` (the caller promises the type).
         unsafe {
             &*(*addr_of!((*self.0.as_ptr()).scheduler))
                 .cast::<S>()
@@ -230,13 +242,59 @@ impl RawTask {
     pub(super) unsafe fn drop_ref(self) {
         // SAFETY: the caller owns a reference, so the header is alive until we decrement.
         let refs = unsafe { &*addr_of!((*self.0.as_ptr()).refs) };
-        if refs.fetch_sub(1, Ordering::Release) != 1 {
+        // The last reference (the common end of a task's life: its JoinHandle after the
+        // runtime let go, or the runtime's own for a detached task) frees without a
+        // read-modify-write: with a count of 1, the one reference is ours, so no other thread
+        // can reach the count. Acquire pairs with the Release decrements of earlier owners.
+        if refs.load(Ordering::Acquire) != 1 && refs.fetch_sub(1, Ordering::Release) != 1 {
             return;
         }
         // Pairs with the Release above on other threads, so their last uses happen-before the free.
         fence(Ordering::Acquire);
         // SAFETY: that was the last reference; the vtable pointer is immutable.
         unsafe { (self.vtable().dealloc)(self.0) }
+    }
+
+    /// Transition (5): the runtime lets go of its reference to a COMPLETE task. Loop thread.
+    ///
+    /// Until now the runtime's `Arc<S>` kept the scheduler alive for every reference; from
+    /// now on the runtime may go away. So if any reference other than the `JoinHandle`'s
+    /// is left (a waker, an `AbortHandle`, a cross-thread queue entry: all may call the
+    /// scheduler from anywhere), the cell takes a count of the scheduler's `Arc` for them
+    /// (`SCHEDULER_OWNED`; `dealloc` gives it back). The `JoinHandle` never calls the
+    /// scheduler of a COMPLETE task, and nor does an `AbortHandle` it makes afterwards.
+    ///
+    /// The count decides without a read-modify-write in the common cases: 1 (ours only:
+    /// free) or 2 with a live `JoinHandle` (ours and its: both on this thread, so no other
+    /// thread holds a reference, none can appear, and a plain store is enough). A count
+    /// read here that includes a reference of another thread only makes us take the
+    /// scheduler's count when it might no longer be needed, never the other way round.
+    ///
+    /// # Safety
+    /// The caller owns the runtime's reference (so the runtime's `Arc<S>` is alive) and does
+    /// not use the pointer afterwards; `S` is the cell's scheduler type.
+    pub(super) unsafe fn release_runtime_ref<S: Schedule>(self) {
+        // SAFETY: the caller owns a reference, so the header is alive.
+        let refs = unsafe { &*addr_of!((*self.0.as_ptr()).refs) };
+        let state = self.state();
+        match refs.load(Ordering::Acquire) {
+            // SAFETY: the only reference is ours (forwarded contract).
+            1 => unsafe { (self.vtable().dealloc)(self.0) },
+            2 if state.load().has_join_interest() => refs.store(1, Ordering::Relaxed),
+            _ => {
+                // A count for the references left; the flag is set before the decrement
+                // below (a release), so whichever thread frees the cell sees it.
+                // SAFETY: the pointer is `Arc::<S>::as_ptr` of the runtime's `Arc`, alive
+                // while the runtime holds the task (forwarded contract).
+                unsafe {
+                    let scheduler = *addr_of!((*self.0.as_ptr()).scheduler);
+                    Arc::increment_strong_count(scheduler.cast::<S>().as_ptr().cast_const());
+                }
+                state.mark_scheduler_owned();
+                // SAFETY: forwarded contract: we own this reference.
+                unsafe { self.drop_ref() }
+            }
+        }
     }
 
     /// Hand the task to its scheduler as woken. Any thread; borrows the caller's reference.
@@ -413,10 +471,33 @@ unsafe fn dealloc<F: Future, S: Schedule>(ptr: NonNull<Header>) {
     // Consumed (module invariant), so no `!Send` value is dropped here.
     let cell = unsafe { Box::from_raw(ptr.cast::<Cell_<F>>().as_ptr()) };
     let scheduler = cell.prefix.header.scheduler;
+    // The caller's Acquire (fence or load) made the flag's store visible.
+    let owned = cell.prefix.header.state.load().owns_scheduler();
     drop(cell);
-    // SAFETY: the cell owned this `Arc<S>` (from `Arc::into_raw` in `allocate`).
-    drop(unsafe { Arc::from_raw(scheduler.cast::<S>().as_ptr().cast_const()) });
+    if owned {
+        // SAFETY: `release_runtime_ref` took this count of the `Arc<S>` (`Arc::as_ptr` in
+        // `allocate`) for the references that outlived the runtime's; the last one is gone.
+        drop(unsafe { Arc::from_raw(scheduler.cast::<S>().as_ptr().cast_const()) });
+    }
 }
 
 /// A panic payload, as `catch_unwind` hands it over.
 pub(crate) type Payload = Box<dyn Any + Send + 'static>;
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    use super::*;
+
+    /// A small task (`async move { n }`) is paid for in memory per task: its cell must fit
+    /// the 128-byte malloc chunk (120 usable bytes with glibc's 8-byte chunk header), which
+    /// is why `JoinError` is one pointer wide.
+    #[test]
+    fn a_small_task_fits_a_128_byte_allocation() {
+        fn cell_size<F: Future>(_: &F) -> usize {
+            std::mem::size_of::<Cell_<F>>()
+        }
+        let n = 7u64;
+        let size = cell_size(&async move { n });
+        assert!(size <= 120, "a small task's cell is {size} bytes");
+    }
+}

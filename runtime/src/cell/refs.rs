@@ -3,7 +3,8 @@
 //!
 //! | type        | owns a reference | thread            | held by                                   |
 //! |-------------|------------------|-------------------|-------------------------------------------|
-//! | `Task`      | yes              | the loop's only   | the task slab, `JoinHandle`, `TaskRef`     |
+//! | `RuntimeTask` | yes            | the loop's only   | the task slab (the runtime's own)          |
+//! | `Task`      | yes              | the loop's only   | `JoinHandle`, `TaskRef`                    |
 //! | `SendTask`  | yes              | any (`Send+Sync`) | the cross-thread queue, `AbortHandle`      |
 //! | `Notified`  | no               | the loop's only   | the run queue (one per SCHEDULED task)     |
 //! | `Woken<'a>` | no (borrowed)    | the waker's       | a `Schedule` call, for its duration        |
@@ -42,10 +43,35 @@ pub(crate) struct Task {
 
 /// What `Task::allocate` makes: the runtime's reference, the JoinHandle's, and the first
 /// run-queue entry (a task is born SCHEDULED).
-pub(crate) struct NewTask {
-    pub(crate) task: Task,
+pub(crate) struct NewTask<S: Schedule> {
+    pub(crate) task: RuntimeTask<S>,
     pub(crate) join: Task,
     pub(crate) notified: Notified,
+}
+
+/// The runtime's own reference to a task (kept in its task slab): dropping it is transition
+/// (5), which hands the scheduler over to the references left, if any need it
+/// ([`RawTask::release_runtime_ref`]). Dropped only once the task is COMPLETE, while the
+/// runtime (and so its `Arc<S>`) is alive.
+pub(crate) struct RuntimeTask<S: Schedule> {
+    task: ManuallyDrop<Task>,
+    _scheduler: PhantomData<Arc<S>>,
+}
+
+impl<S: Schedule> Deref for RuntimeTask<S> {
+    type Target = Task;
+    fn deref(&self) -> &Task {
+        &self.task
+    }
+}
+
+impl<S: Schedule> Drop for RuntimeTask<S> {
+    fn drop(&mut self) {
+        // SAFETY: this is the runtime's reference, of a cell allocated with scheduler `S`,
+        // dropped while the runtime's `Arc<S>` lives (the type's contract); the `Task` inside
+        // is never dropped by itself (ManuallyDrop), so the reference is released once.
+        unsafe { self.task.raw.release_runtime_ref::<S>() }
+    }
 }
 
 impl Task {
@@ -54,19 +80,22 @@ impl Task {
         future: F,
         id: u64,
         name: Option<Box<TaskName>>,
-        scheduler: Arc<S>,
+        scheduler: &Arc<S>,
         meta: Meta,
         helper: bool,
-    ) -> NewTask
+    ) -> NewTask<S>
     where
         F: Future + 'static,
         F::Output: 'static,
         S: Schedule,
     {
         let raw = RawTask::allocate(future, id, name, scheduler, meta, helper);
-        // The cell starts with two references: these two `Task`s own them.
+        // The cell starts with two references: the runtime's and the JoinHandle's.
         NewTask {
-            task: Task { raw },
+            task: RuntimeTask {
+                task: ManuallyDrop::new(Task { raw }),
+                _scheduler: PhantomData,
+            },
             join: Task { raw },
             notified: Notified::new(raw),
         }
@@ -280,9 +309,13 @@ impl SendTask {
         self.raw.state().load_acquire().is_complete()
     }
 
-    /// Abort from any thread: the task's scheduler marks it cancelled on its loop.
+    /// Abort from any thread: the task's scheduler marks it cancelled on its loop. A COMPLETE
+    /// task is left alone without asking the scheduler, which may be gone by then (this
+    /// handle may have been made from a `JoinHandle` after the runtime let go of the task).
     pub(crate) fn abort(&self) {
-        self.raw.abort();
+        if !self.is_complete() {
+            self.raw.abort();
+        }
     }
 
     /// Back to a loop-thread reference (the same one: no count change).

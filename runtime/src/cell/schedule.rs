@@ -3,8 +3,10 @@
 //! `cell/` knows nothing of the executor: a cell is allocated with a scheduler `S`, and every
 //! wake or abort of the task, on whatever thread it happens, is handed to `S` with a borrowed
 //! [`Woken`] view of the task. The executor implements `Schedule` for its cross-thread half
-//! (`Remote`); the cell stores an `Arc<S>` in its header and reaches `S` through its
-//! vtable, so the waker's hot path is a static call (no trait object).
+//! (`Remote`); the cell keeps a pointer to the runtime's `Arc<S>` in its header and reaches
+//! `S` through its vtable, so the waker's hot path is a static call (no trait object). The
+//! pointer is borrowed while the runtime holds the task and owned (one strong count) only by
+//! a finished task whose wakers or `AbortHandle`s outlive the runtime's reference.
 
 use super::refs::Woken;
 

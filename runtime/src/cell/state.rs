@@ -25,6 +25,9 @@ const JOIN_INTEREST: u8 = 1 << 4;
 /// The runtime's own helper task (the wait of a `spawn_blocking` job), not a user task: not
 /// counted by `task::active_count` or `live_tasks_count`.
 const HELPER: u8 = 1 << 5;
+/// The cell owns a strong count of its scheduler's `Arc` (taken when the runtime let go of
+/// the task while references that may wake or abort it were left; see `raw.rs`).
+const SCHEDULER_OWNED: u8 = 1 << 6;
 
 pub(crate) struct State(AtomicU8);
 
@@ -69,6 +72,9 @@ impl Snapshot {
     }
     pub(crate) fn has_join_interest(self) -> bool {
         self.0 & JOIN_INTEREST != 0
+    }
+    pub(crate) fn owns_scheduler(self) -> bool {
+        self.0 & SCHEDULER_OWNED != 0
     }
 }
 
@@ -174,6 +180,16 @@ impl State {
         Snapshot(s & !JOIN_INTEREST)
     }
 
+    /// Transition (5), when references that may reach the scheduler outlive the runtime's:
+    /// the cell now owns a count of the scheduler's `Arc` (the caller took it). Loop thread,
+    /// once, on a COMPLETE task.
+    pub(crate) fn mark_scheduler_owned(&self) {
+        let s = self.load().0;
+        debug_assert!(s & COMPLETE != 0, "the runtime let go of a live task");
+        debug_assert!(s & SCHEDULER_OWNED == 0, "the scheduler was taken twice");
+        self.store(s | SCHEDULER_OWNED);
+    }
+
     /// Runtime shutdown: the run queue has been forgotten, so no entry refers to the task
     /// any more; the SCHEDULED flag it may carry is stale.
     pub(crate) fn forget_queue_entry(&self) {
@@ -229,6 +245,10 @@ mod tests {
         assert_eq!(s.transition_to_complete(), Completed::ReleaseNow);
         assert!(s.load_acquire().is_complete());
         assert!(!s.unset_join_interest().has_join_interest());
+        assert!(!s.load().owns_scheduler());
+        s.mark_scheduler_owned();
+        assert!(s.load_acquire().owns_scheduler());
+        assert!(s.load().is_complete(), "marking keeps the other flags");
     }
 
     #[test]

@@ -14,7 +14,9 @@ use slab::Slab;
 
 use super::builder::Builder;
 use crate::blocking::BlockingPool;
-use crate::cell::{Completed, CurrentTask, Meta, NewTask, Notified, RunAction, Task, TaskName};
+use crate::cell::{
+    Completed, CurrentTask, Meta, NewTask, Notified, RunAction, RuntimeTask, Task, TaskName,
+};
 use crate::coop;
 use crate::metrics::{Counters, RuntimeMetrics};
 use crate::reactor::Reactor;
@@ -30,7 +32,7 @@ pub(crate) struct Core {
     /// like a task). Entries own no reference: the slab's reference outlives a SCHEDULED task.
     pub(super) run_queue: RefCell<VecDeque<Option<Notified>>>,
     /// Every live task; the slab entry is the runtime's reference.
-    pub(super) tasks: RefCell<Slab<Task>>,
+    pub(super) tasks: RefCell<Slab<RuntimeTask<Remote>>>,
     /// The task being polled, for `task::current()`.
     current: CurrentTask,
     /// The `block_on` future is in the run queue.
@@ -167,7 +169,7 @@ impl Core {
             task,
             join,
             notified,
-        } = Task::allocate(future, id, name, self.remote.clone(), meta, helper);
+        } = Task::allocate(future, id, name, &self.remote, meta, helper);
         if self.shutting_down.get() {
             // The runtime is being dropped: the task is born cancelled, never queued, and
             // the runtime's reference goes at the end of this block.
@@ -462,7 +464,10 @@ impl Core {
     /// `task` is a borrowed view and is not used after this).
     fn release(&self, task: &Task) {
         let owned = self.tasks.borrow_mut().remove(task.key());
-        debug_assert!(owned == *task, "released a task through another's slab key");
+        debug_assert!(
+            *owned == *task,
+            "released a task through another's slab key"
+        );
         drop(owned);
     }
 

@@ -222,7 +222,12 @@ impl Drop for Runtime {
         drop(core.remote.close());
         // Phase 1: drop every future. Destructors may wake others (pushing onto the run
         // queue) but cannot add tasks: spawn during shutdown cancels at once.
-        let all: Vec<Task> = core.tasks.borrow().iter().map(|(_, t)| t.clone()).collect();
+        let all: Vec<Task> = core
+            .tasks
+            .borrow()
+            .iter()
+            .map(|(_, t)| (**t).clone())
+            .collect();
         for task in &all {
             if !task.state().is_complete() {
                 task.cancel();
@@ -235,7 +240,7 @@ impl Drop for Runtime {
         core.run_queue.borrow_mut().clear();
         // Phase 3: drop the runtime's references (out of the borrow: a last reference frees
         // its cell).
-        let all: Vec<Task> = core.tasks.borrow_mut().drain().collect();
+        let all: Vec<_> = core.tasks.borrow_mut().drain().collect();
         drop(all);
         core.timers.clear();
         core.reactor.clear();

@@ -116,6 +116,81 @@ fn foreign_wakes_and_wakers_outliving_the_runtime() {
     w.wake();
 }
 
+/// The runtime's `Arc` of its scheduler is borrowed by its tasks; when the runtime lets go
+/// of a finished task, the references left that may reach the scheduler (a waker, an
+/// `AbortHandle`) keep it alive, and handles made afterwards never reach it. Each case has a
+/// runtime of its own with one task, so no other cell keeps the scheduler alive by chance.
+/// Under Miri a mistake here is a use after free; outside it, a crash at best.
+#[test]
+fn handles_and_wakers_of_finished_tasks_outlive_the_runtime() {
+    // Finishes while a clone of its waker is kept elsewhere.
+    let stash = Arc::new(Mutex::new(None::<Waker>));
+    let s = stash.clone();
+    let h = finished_on_a_dropped_runtime(move || {
+        let mut first = true;
+        spawn(poll_fn(move |cx| {
+            if std::mem::take(&mut first) {
+                *s.lock().unwrap() = Some(cx.waker().clone());
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Poll::Ready(())
+        }))
+    });
+    let w = stash.lock().unwrap().take().unwrap();
+    drop(h);
+    let w2 = w.clone();
+    std::thread::spawn(move || w2.wake()).join().unwrap();
+    w.wake();
+
+    // Finishes while an AbortHandle made before is alive; it aborts from another thread.
+    let early = Arc::new(Mutex::new(None));
+    let e = early.clone();
+    let h = finished_on_a_dropped_runtime(move || {
+        let h = spawn(async {});
+        *e.lock().unwrap() = Some(h.abort_handle());
+        h
+    });
+    drop(h);
+    let early = early.lock().unwrap().take().unwrap();
+    std::thread::spawn(move || {
+        early.abort();
+        assert!(early.is_finished());
+    })
+    .join()
+    .unwrap();
+
+    // Finishes with only its JoinHandle left; handles made from it now reach nothing.
+    let h = finished_on_a_dropped_runtime(|| spawn(async {}));
+    h.abort();
+    let late = h.abort_handle();
+    drop(h);
+    std::thread::spawn(move || {
+        late.abort();
+        assert!(late.is_finished());
+    })
+    .join()
+    .unwrap();
+}
+
+/// Spawn one task with `make` on a runtime of its own, let it finish, drop the runtime and
+/// hand back the task's JoinHandle.
+fn finished_on_a_dropped_runtime(
+    make: impl FnOnce() -> crate::task::JoinHandle<()> + 'static,
+) -> crate::task::JoinHandle<()> {
+    let rt = Runtime::new().unwrap();
+    // Handed out of `block_on` on purpose, unawaited: it is to outlive the runtime.
+    #[allow(clippy::async_yields_async)]
+    rt.block_on(async move {
+        let h = make();
+        for _ in 0..4 {
+            yield_now().await;
+        }
+        assert!(h.is_finished());
+        h
+    })
+}
+
 #[test]
 fn join_set_and_runtime_drop_with_live_tasks() {
     let drops = Rc::new(Cell::new(0));

@@ -74,6 +74,13 @@ impl<T, S: Storage<T>> Put<'_, T, S> {
         let this = &mut *self;
         let item = &mut this.item;
         let slot = &mut this.slot;
+        if slot.key().is_none() {
+            let mut s = slot.host().0.state.borrow_mut();
+            if s.can_insert_quietly() {
+                s.insert_quietly(item.take().expect("Put polled after completion"));
+                return Poll::Ready(Ok(()));
+            }
+        }
         slot.host().0.update(|s, wake| {
             let taken = |item: &mut Option<T>| item.take().expect("Put polled after completion");
             match slot.key() {
@@ -165,6 +172,11 @@ impl<T, S: Storage<T>> Future for Get<'_, T, S> {
 impl<T, S: Storage<T>> Get<'_, T, S> {
     fn poll_uncharged(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let slot = &mut self.slot;
+        if !slot.is_registered() {
+            if let Some(item) = slot.host().0.state.borrow_mut().take_quietly() {
+                return Poll::Ready(Some(item));
+            }
+        }
         slot.host().0.update(|s, wake| {
             if slot.is_registered() {
                 return match slot.poll_granted(&mut s.getters, cx.waker()) {

@@ -68,6 +68,32 @@ impl<T, S: Storage<T>> State<T, S> {
         self.putters.is_empty() && self.free_slots() > 0
     }
 
+    /// Would a new putter's insert store its item without waking anyone (open, room, nobody
+    /// waiting on either side)? The common case of a busy queue, which `Put` serves without
+    /// the waker bookkeeping of `GenericQueue::update`.
+    #[inline]
+    pub(super) fn can_insert_quietly(&self) -> bool {
+        !self.closed && self.getters.is_empty() && self.has_room_now()
+    }
+
+    /// Store `item` (after `can_insert_quietly`).
+    #[inline]
+    pub(super) fn insert_quietly(&mut self, item: T) {
+        debug_assert!(self.can_insert_quietly());
+        self.unfinished += 1;
+        self.items.push(item);
+    }
+
+    /// Take the next stored item if that frees a slot nobody waits for (no putter waiting
+    /// for a grant), so nobody needs waking.
+    #[inline]
+    pub(super) fn take_quietly(&mut self) -> Option<T> {
+        if self.next_ungranted.is_some() {
+            return None;
+        }
+        self.items.pop()
+    }
+
     /// Insert `item` into a slot the caller has accounted for: straight to the oldest
     /// waiting getter if there is one, else into storage.
     pub(super) fn insert(&mut self, item: T, wake: &mut ToWake) {
