@@ -17,7 +17,10 @@
 # only; every child is killed at the end of its cell, the load tool stops by itself.
 #
 # Usage: bash scripts/profile-server.sh [--conns N] [--workload echo|http] [--repeats N]
-#            [--window S] [--servers corio,tokio,example,mio] [--perf] [--out DIR] [--no-build]
+#            [--window S] [--servers corio,tokio,example,mio] [--rate MSGS_PER_SEC] [--perf]
+#            [--out DIR] [--no-build]
+# --rate paces the load (see `corio-bench echo --help`): both servers then run below
+# saturation at the same offered load, the fairest comparison of CPU per message.
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
@@ -27,10 +30,11 @@ REPEATS=3
 WINDOW=4
 SERVERS=corio,tokio
 PERF=0
+RATE=""
 OUT=/tmp/profile-server
 BUILD=1
 usage() {
-    echo "usage: bash scripts/profile-server.sh [--conns N] [--workload echo|http] [--repeats N] [--window S] [--servers LIST] [--perf] [--out DIR] [--no-build]" >&2
+    echo "usage: bash scripts/profile-server.sh [--conns N] [--workload echo|http] [--repeats N] [--window S] [--servers LIST] [--rate N] [--perf] [--out DIR] [--no-build]" >&2
     exit 2
 }
 need() { [ "$2" -ge 2 ] || usage; }
@@ -42,13 +46,14 @@ while [ $# -gt 0 ]; do
     --window) need "$1" $#; WINDOW=$2; shift 2 ;;
     --servers) need "$1" $#; SERVERS=$2; shift 2 ;;
     --perf) PERF=1; shift ;;
+    --rate) need "$1" $#; RATE=$2; shift 2 ;;
     --out) need "$1" $#; OUT=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     -h | --help) usage ;;
     *) echo "profile-server.sh: unknown argument: $1" >&2; usage ;;
     esac
 done
-for n in "$CONNS" "$REPEATS" "$WINDOW"; do
+for n in "$CONNS" "$REPEATS" "$WINDOW" ${RATE:+"$RATE"}; do
     case "$n" in '' | *[!0-9]*) echo "profile-server.sh: not a whole number: $n" >&2; usage ;; esac
 done
 case "$WORKLOAD" in echo | http) ;; *) echo "profile-server.sh: workload is echo or http" >&2; usage ;; esac
@@ -114,7 +119,7 @@ for run in $(seq "$REPEATS"); do
     for name in "${NAMES[@]}"; do
         start_server "$name"
         "$BENCH" "$WORKLOAD" --target "$ADDR" --conns "$CONNS" --secs "$LOAD_SECS" --warmup 1 \
-            --client-cpu 1 --quiet >"$OUT/$name.$run.load.txt" 2>&1 &
+            --client-cpu 1 ${RATE:+--rate "$RATE"} --quiet >"$OUT/$name.$run.load.txt" 2>&1 &
         LOAD=$!
         sleep "$SETTLE"
         read -r u0 s0 < <(awk '{ print $14, $15 }' "/proc/$PID/stat")
@@ -146,6 +151,6 @@ for run in $(seq "$REPEATS"); do
     done
 done
 echo
-echo "- window ${WINDOW}s per cell after ${SETTLE}s; $CONNS connections; $WORKLOAD; server on CPU 0, load on CPU 1"
+echo "- window ${WINDOW}s per cell after ${SETTLE}s; $CONNS connections; $WORKLOAD; ${RATE:+paced at $RATE msgs/s; }server on CPU 0, load on CPU 1"
 [ "$PERF" = 1 ] && echo "- top symbols per cell: $OUT/NAME.RUN.top.txt (perf data beside them)"
 exit 0

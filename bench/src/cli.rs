@@ -67,6 +67,13 @@ pub struct LoadArgs {
     /// Warm-up seconds per cell before measuring (discarded; may be 0).
     #[arg(long, value_parser = parse_warmup, default_value = "0.5")]
     pub warmup: f64,
+    /// Offered load in messages per second over all connections: each connection sends on
+    /// a fixed schedule (still one message in flight), and latency counts from the scheduled
+    /// send, so a late server is charged for the wait. Default: closed loop (each connection
+    /// sends as soon as its answer arrived). Comparing servers at one rate below what either
+    /// saturates at compares their CPU per message in the same regime.
+    #[arg(long, value_name = "MSGS_PER_SEC", value_parser = parse_rate)]
+    pub rate: Option<f64>,
     /// Echo message size in bytes (echo only; HTTP requests are a fixed 35 bytes).
     #[arg(long, value_parser = parse_size, default_value = "64")]
     pub size: usize,
@@ -364,6 +371,15 @@ fn parse_secs(s: &str) -> Result<f64, String> {
     }
 }
 
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 1.0 && v <= 1e9 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a rate in messages per second (1 <= rate <= 1e9)"
+        )),
+    }
+}
+
 fn parse_warmup(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && (0.0..=3600.0).contains(&v) => Ok(v),
@@ -461,6 +477,16 @@ mod tests {
     }
 
     #[test]
+    fn rate_is_optional_and_paces_when_given() {
+        assert_eq!(Cli::parse_from(["corio-bench"]).load.rate, None);
+        let cli = Cli::parse_from(["corio-bench", "http", "--rate", "50000"]);
+        let Some(Command::Http(args)) = cli.command else {
+            panic!("not http");
+        };
+        assert_eq!(args.rate, Some(50_000.0));
+    }
+
+    #[test]
     fn bad_values_are_rejected() {
         for args in [
             &["corio-bench", "echo", "--conns", "0"][..],
@@ -475,6 +501,9 @@ mod tests {
             &["corio-bench", "echo", "--shards", "0"],
             &["corio-bench", "echo", "--shards", "1,x"],
             &["corio-bench", "scale", "--max-shards", "0"],
+            &["corio-bench", "echo", "--rate", "0"],
+            &["corio-bench", "http", "--rate", "fast"],
+            &["corio-bench", "echo", "--rate", "inf"],
         ] {
             let err = Cli::try_parse_from(args).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{args:?}");

@@ -56,6 +56,8 @@ pub struct LoadSpec {
     pub warmup: Duration,
     /// The measured window.
     pub window: Duration,
+    /// Offered load, messages per second over all connections (`None`: closed loop).
+    pub rate: Option<f64>,
     /// One entry per worker thread: the CPUs to pin it to (empty: not pinned).
     pub worker_cpus: Vec<Vec<usize>>,
 }
@@ -256,8 +258,16 @@ fn worker(
         while spawned < conns && !control.stop.load(Relaxed) {
             let batch = CONNECT_BATCH.min(conns - spawned);
             let started = Rc::new(Cell::new(0usize));
-            for _ in 0..batch {
-                corio::spawn(connection(spec.clone(), local.clone(), started.clone()));
+            for k in 0..batch {
+                let pace = spec
+                    .rate
+                    .map(|rate| Pace::new(rate, spec.conns, spawned + k));
+                corio::spawn(connection(
+                    spec.clone(),
+                    pace,
+                    local.clone(),
+                    started.clone(),
+                ));
             }
             spawned += batch;
             while started.get() < batch && !control.stop.load(Relaxed) {
@@ -283,7 +293,12 @@ fn worker(
 
 /// One connection: connect, one round trip to prove the server holds it, wait for go, then
 /// the closed loop. `started` counts this batch's connections that are up (or failed).
-async fn connection(spec: LoadSpec, local: Rc<Local>, started: Rc<Cell<usize>>) {
+async fn connection(
+    spec: LoadSpec,
+    mut pace: Option<Pace>,
+    local: Rc<Local>,
+    started: Rc<Cell<usize>>,
+) {
     let control = &local.control;
     let mut up = false;
     let result = async {
@@ -299,8 +314,14 @@ async fn connection(spec: LoadSpec, local: Rc<Local>, started: Rc<Cell<usize>>) 
         started.set(started.get() + 1);
         control.up.fetch_add(1, Relaxed);
         local.go.wait().await;
+        if let Some(pace) = &mut pace {
+            pace.start(Instant::now());
+        }
         while !control.stop.load(Relaxed) {
-            let t0 = Instant::now();
+            let t0 = match &mut pace {
+                Some(pace) => pace.next_send().await,
+                None => Instant::now(),
+            };
             round_trip(&mut stream, spec.workload, &request, &mut buf).await?;
             if control.measuring.load(Relaxed) {
                 let ns = t0.elapsed().as_nanos().min(u64::MAX as u128) as u64;
@@ -319,6 +340,45 @@ async fn connection(spec: LoadSpec, local: Rc<Local>, started: Rc<Cell<usize>>) 
             control.errors.fetch_add(1, Relaxed);
         }
         // Errors after the window (the server is killed at its end) are expected.
+    }
+}
+
+/// One connection's send schedule under `--rate`: every `interval` (the connections'
+/// share of the rate), the connections staggered evenly over one interval so the load is
+/// smooth, not a burst per interval.
+struct Pace {
+    interval: Duration,
+    offset: Duration,
+    next: Option<Instant>,
+}
+
+impl Pace {
+    /// Connection `index` of `conns` sharing `rate` messages per second.
+    fn new(rate: f64, conns: usize, index: usize) -> Pace {
+        let interval = Duration::from_secs_f64(conns as f64 / rate);
+        let offset = interval.mul_f64(index as f64 / conns as f64);
+        Pace {
+            interval,
+            offset,
+            next: None,
+        }
+    }
+
+    fn start(&mut self, now: Instant) {
+        self.next = Some(now + self.offset);
+    }
+
+    /// Wait for the next scheduled send and return its scheduled time (the latency's
+    /// start). A connection behind schedule (its last answer came late) sends at once; the
+    /// schedule does not move, so the lateness shows in the latency and the offered rate
+    /// stays what was asked wherever the server keeps up.
+    async fn next_send(&mut self) -> Instant {
+        let at = self.next.unwrap_or_else(Instant::now);
+        self.next = Some(at + self.interval);
+        if at > Instant::now() {
+            corio::time::sleep_until(at).await;
+        }
+        at
     }
 }
 
@@ -355,5 +415,41 @@ async fn round_trip(
                 "answer larger than expected",
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pace_staggers_connections_and_keeps_its_schedule() {
+        // 4 connections sharing 400 msgs/s: each sends every 10 ms, the third 5 ms in.
+        let mut pace = Pace::new(400.0, 4, 2);
+        assert_eq!(pace.interval, Duration::from_millis(10));
+        assert_eq!(pace.offset, Duration::from_millis(5));
+        let start = Instant::now();
+        pace.start(start);
+        let sends: Vec<Instant> = corio::run(async {
+            let mut sends = Vec::new();
+            for _ in 0..3 {
+                sends.push(pace.next_send().await);
+            }
+            sends
+        });
+        let offsets: Vec<Duration> = sends.iter().map(|t| *t - start).collect();
+        assert_eq!(
+            offsets,
+            [5, 15, 25].map(Duration::from_millis),
+            "scheduled times, not when the timer happened to fire"
+        );
+        assert!(
+            Instant::now() >= start + Duration::from_millis(25),
+            "it waited"
+        );
+        // Behind schedule: the next send is due at once, at its scheduled time.
+        std::thread::sleep(Duration::from_millis(30));
+        let late = corio::run(pace.next_send());
+        assert_eq!(late - start, Duration::from_millis(35));
     }
 }

@@ -37,7 +37,8 @@
 //! # Non-goals
 //!
 //! Remote targets (loopback only), TLS, and any HTTP beyond one
-//! fixed keep-alive request. Open-loop (fixed-rate) load: every connection is a closed loop.
+//! fixed keep-alive request. A truly open loop: under `--rate` each connection still keeps
+//! one message in flight (a late answer delays its next send, and the latency shows it).
 #![deny(missing_docs)]
 
 mod child;

@@ -21,10 +21,14 @@ pub fn markdown(report: &Report) -> String {
         Some(size) => format!("echo, {size}-byte messages"),
         None => "http, keep-alive GET /".to_string(),
     };
+    let load = match report.rate {
+        Some(rate) => format!("paced at {rate} msgs/s over all connections"),
+        None => "closed loop".to_string(),
+    };
     let _ = writeln!(
         s,
-        "## corio-bench {}: {} s per cell after {} s warm-up, {} repeat(s), medians\n",
-        what, report.secs, report.warmup_secs, report.repeats
+        "## corio-bench {}, {}: {} s per cell after {} s warm-up, {} repeat(s), medians\n",
+        what, load, report.secs, report.warmup_secs, report.repeats
     );
     let threads = match report.client_threads {
         1 => "1 thread".to_string(),

@@ -96,6 +96,8 @@ pub struct Report {
     pub secs: f64,
     /// Warm-up seconds per cell.
     pub warmup_secs: f64,
+    /// Offered load (messages per second over all connections); absent: closed loop.
+    pub rate: Option<f64>,
     /// Repeats of the sweep.
     pub repeats: u32,
     /// CPUs this process could use at start.

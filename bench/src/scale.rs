@@ -23,6 +23,7 @@ pub fn run(args: &ScaleArgs) -> Result<(), BenchError> {
         conns: vec![args.conns],
         secs: args.secs,
         warmup: args.warmup,
+        rate: None,
         size: args.size,
         variants: args.variants.clone(),
         shards: (1..=max).collect(),

@@ -189,6 +189,7 @@ pub fn run(workload: Workload, args: &LoadArgs) -> Result<Report, BenchError> {
         message_size: (workload == Workload::Echo).then_some(args.size),
         secs: args.secs,
         warmup_secs: args.warmup,
+        rate: args.rate,
         repeats: args.repeats,
         cpus: cpus.count(),
         server_cpu: one.server.first().copied(),
@@ -262,6 +263,7 @@ fn run_cell(
         size: args.size,
         warmup: Duration::from_secs_f64(args.warmup),
         window: Duration::from_secs_f64(args.secs),
+        rate: args.rate,
         worker_cpus: placement.workers.clone(),
     };
     let mut before: Option<ProcStats> = None;

@@ -112,7 +112,8 @@ pub const CASES: &[Case] = &[
     Case {
         name: "timeout_ready",
         unit: "timeout(10 s) around a future ready at once",
-        target: 0.5,
+        // The performance-at-scale issue's bar: a ready future reads no clock.
+        target: 0.3,
         corio: corio_timeout_ready,
         tokio: tokio_timeout_ready,
     },
