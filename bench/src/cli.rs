@@ -373,7 +373,7 @@ fn parse_secs(s: &str) -> Result<f64, String> {
 
 fn parse_rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v >= 1.0 && v <= 1e9 => Ok(v),
+        Ok(v) if v.is_finite() && (1.0..=1e9).contains(&v) => Ok(v),
         _ => Err(format!(
             "`{s}` is not a rate in messages per second (1 <= rate <= 1e9)"
         )),
