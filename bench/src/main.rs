@@ -48,6 +48,7 @@ mod error;
 mod fair;
 mod http;
 mod micro;
+mod paired;
 mod placement;
 mod plot;
 mod report;

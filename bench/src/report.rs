@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 
-use crate::plot;
 use crate::results::{CellResult, Report};
+use crate::{paired, plot};
 
 /// Client CPU share above which a cell's numbers may be limited by the load generator.
 pub const CLIENT_SATURATION: f64 = 0.9;
@@ -57,6 +57,9 @@ pub fn markdown(report: &Report) -> String {
     s.push_str("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for cell in &report.results {
         s.push_str(&row(cell));
+    }
+    if let Some(paired) = paired::table(report) {
+        s.push_str(&paired);
     }
     let notes = notes(report);
     if !notes.is_empty() {
