@@ -8,21 +8,29 @@
 # Then, per server, a second SIGTERM during a long drain (a client that never reads,
 # --drain-timeout 30) must make it exit at once with a non-zero code.
 #
+# With --shards N, echo and http_hello run N shards (`--shards N`: one loop per thread, one
+# SO_REUSEPORT listener each); the signal handling and drain must cover every shard.
+#
 # Usage: bash scripts/sigterm-drain.sh [--no-build] [--servers echo,http_hello,mini_redis,chat]
+#            [--shards N]
 # Bounded: every wait has a timeout; leftovers are killed by a trap. Needs python3.
 set -u
 cd "$(dirname "$0")/.."
 
 BUILD=1
 SERVERS="echo,http_hello,mini_redis,chat"
+SHARDS=1
+usage() { echo "usage: bash scripts/sigterm-drain.sh [--no-build] [--servers LIST] [--shards N]" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
         --no-build) BUILD=0 ;;
-        --servers) SERVERS="$2"; shift ;;
-        *) echo "usage: bash scripts/sigterm-drain.sh [--no-build] [--servers LIST]" >&2; exit 2 ;;
+        --servers) [ $# -ge 2 ] || usage; SERVERS="$2"; shift ;;
+        --shards) [ $# -ge 2 ] || usage; SHARDS="$2"; shift ;;
+        *) usage ;;
     esac
     shift
 done
+case "$SHARDS" in '' | *[!0-9]* | 0) echo "sigterm-drain.sh: --shards takes a whole number >= 1" >&2; usage ;; esac
 
 BIN=target/release/examples
 WORK=$(mktemp -d /tmp/sigterm-drain.XXXXXX)
@@ -202,7 +210,9 @@ wait_for() {
 start() {
     local name=$1 port=$2 drain=$3
     shift 3
-    "$BIN/$name" "127.0.0.1:$port" --drain-timeout "$drain" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+    local sharded=()
+    case "$name" in echo | http_hello) [ "$SHARDS" != 1 ] && sharded=(--shards "$SHARDS") ;; esac
+    "$BIN/$name" "127.0.0.1:$port" --drain-timeout "$drain" "${sharded[@]}" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
     wait_for "$WORK/$name.out" "listening" 10
