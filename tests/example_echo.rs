@@ -173,3 +173,81 @@ fn two_shards_echo_every_connection_and_both_serve_some() {
         }
     });
 }
+
+/// `--shards 2` under attack: 8 clients that send without ever reading (each connection's
+/// backlog fills the kernel buffers both ways until the server stops reading it) do not
+/// stop 32 well-behaved clients on either shard from being echoed, and once the attackers
+/// leave, both shards drain. Real time; the timeouts are hang guards, not speed checks.
+#[test]
+fn two_shards_keep_echoing_beside_clients_that_never_read() {
+    const HOGS: usize = 8;
+    const CANARIES: usize = 32;
+    let rt = corio::Runtime::builder().build().unwrap();
+    rt.block_on(async {
+        let stop = corio::sync::CancellationToken::new();
+        let mut shards = echo::start_sharded(2, "127.0.0.1:0", stop.clone())
+            .await
+            .unwrap();
+        let addr = shards.local_addr();
+        // Each hog writes until a 64 KiB write has not gone through for 300 ms: the server
+        // holds its backlog and reads no more from it.
+        let hogs: Vec<_> = (0..HOGS)
+            .map(|_| {
+                corio::spawn(async move {
+                    let mut stream = TcpStream::connect(addr).await.unwrap();
+                    let chunk = vec![b'h'; 64 * 1024];
+                    let mut sent = 0usize;
+                    while timeout(Duration::from_millis(300), stream.write_all(&chunk))
+                        .await
+                        .is_ok()
+                    {
+                        sent += chunk.len();
+                        assert!(sent < 1 << 30, "1 GiB went in without being read back");
+                    }
+                    stream
+                })
+            })
+            .collect();
+        let mut stuck = Vec::new();
+        for hog in hogs {
+            stuck.push(
+                timeout(Duration::from_secs(20), hog)
+                    .await
+                    .expect("a hog never got stuck")
+                    .unwrap(),
+            );
+        }
+        let canaries: Vec<_> = (0..CANARIES)
+            .map(|id| {
+                corio::spawn(async move {
+                    let mut stream = TcpStream::connect(addr).await.unwrap();
+                    let msg = format!("canary {id}").into_bytes();
+                    stream.write_all(&msg).await.unwrap();
+                    let mut back = vec![0u8; msg.len()];
+                    stream.read_exact(&mut back).await.unwrap();
+                    assert_eq!(back, msg, "canary {id}");
+                })
+            })
+            .collect();
+        timeout(Duration::from_secs(10), async {
+            for canary in canaries {
+                canary.await.unwrap();
+            }
+        })
+        .await
+        .expect("a canary was not echoed beside the hogs");
+        // The attackers leave (their unread data makes the close a reset); then the drain
+        // ends both shards.
+        drop(stuck);
+        stop.cancel();
+        let per_shard = timeout(Duration::from_secs(10), shards.wait())
+            .await
+            .expect("the shards did not drain")
+            .unwrap();
+        assert_eq!(
+            per_shard.iter().sum::<u64>(),
+            (HOGS + CANARIES) as u64,
+            "{per_shard:?}"
+        );
+    });
+}
