@@ -138,25 +138,9 @@ fn two_shards_echo_every_connection_and_both_serve_some() {
             .unwrap();
         assert_eq!(shards.count(), 2);
         let addr = shards.local_addr();
-        let clients: Vec<_> = (0..CLIENTS)
-            .map(|id| {
-                corio::spawn(async move {
-                    let mut stream = TcpStream::connect(addr).await.unwrap();
-                    let msg = format!("client {id} says hello").into_bytes();
-                    stream.write_all(&msg).await.unwrap();
-                    let mut back = vec![0u8; msg.len()];
-                    stream.read_exact(&mut back).await.unwrap();
-                    assert_eq!(back, msg, "client {id}");
-                })
-            })
-            .collect();
-        timeout(Duration::from_secs(10), async {
-            for client in clients {
-                client.await.unwrap();
-            }
-        })
-        .await
-        .expect("clients timed out");
+        timeout(Duration::from_secs(10), clients_echoed(addr, CLIENTS))
+            .await
+            .expect("clients timed out");
         stop.cancel();
         let per_shard = timeout(Duration::from_secs(10), shards.wait())
             .await
@@ -217,25 +201,9 @@ fn two_shards_keep_echoing_beside_clients_that_never_read() {
                     .unwrap(),
             );
         }
-        let canaries: Vec<_> = (0..CANARIES)
-            .map(|id| {
-                corio::spawn(async move {
-                    let mut stream = TcpStream::connect(addr).await.unwrap();
-                    let msg = format!("canary {id}").into_bytes();
-                    stream.write_all(&msg).await.unwrap();
-                    let mut back = vec![0u8; msg.len()];
-                    stream.read_exact(&mut back).await.unwrap();
-                    assert_eq!(back, msg, "canary {id}");
-                })
-            })
-            .collect();
-        timeout(Duration::from_secs(10), async {
-            for canary in canaries {
-                canary.await.unwrap();
-            }
-        })
-        .await
-        .expect("a canary was not echoed beside the hogs");
+        timeout(Duration::from_secs(10), clients_echoed(addr, CANARIES))
+            .await
+            .expect("a canary was not echoed beside the hogs");
         // The attackers leave (their unread data makes the close a reset); then the drain
         // ends both shards.
         drop(stuck);
@@ -250,4 +218,23 @@ fn two_shards_keep_echoing_beside_clients_that_never_read() {
             "{per_shard:?}"
         );
     });
+}
+
+/// `n` concurrent clients each send a message of their own to `addr` and get it back whole.
+async fn clients_echoed(addr: SocketAddr, n: usize) {
+    let clients: Vec<_> = (0..n)
+        .map(|id| {
+            corio::spawn(async move {
+                let mut stream = TcpStream::connect(addr).await.unwrap();
+                let msg = format!("client {id} says hello").into_bytes();
+                stream.write_all(&msg).await.unwrap();
+                let mut back = vec![0u8; msg.len()];
+                stream.read_exact(&mut back).await.unwrap();
+                assert_eq!(back, msg, "client {id}");
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await.unwrap();
+    }
 }

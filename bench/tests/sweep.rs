@@ -57,8 +57,23 @@ fn tiny_sweep_answers_everywhere(workload: &str) {
         stdout.contains("| polls/req | forced yields/s | loop busy % |"),
         "{stdout}"
     );
+    // The main table ends where the paired table (ratios against tokio) begins.
+    let (main, paired) = stdout
+        .split_once("### against tokio")
+        .expect("a sweep with tokio prints the paired table");
+    // Paired rows: every other variant at both counts, ratios as `median (min–max)`.
+    let paired_rows: Vec<&str> = paired
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.contains("conns"))
+        .collect();
+    assert_eq!(paired_rows.len(), 2 * (VARIANTS.len() - 1), "{paired}");
+    for line in &paired_rows {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let ratio = cells[3].split(' ').next().unwrap();
+        assert!(ratio.parse::<f64>().is_ok_and(|r| r > 0.0), "{line}");
+    }
     // Table rows: corio's last three cells are numbers, the other variants' are dashes.
-    for line in stdout
+    for line in main
         .lines()
         .filter(|l| l.starts_with("| ") && !l.contains("conns"))
     {
