@@ -217,6 +217,13 @@ pub async fn serve_until(listener: TcpListener, stop: CancellationToken) -> io::
     let connections = TaskTracker::new();
     // Cancelled when this future ends or is dropped: ends every connection task left.
     let cut = CancellationToken::new();
+    // What an idle connection waits on besides its socket: cancelled with `stop` (its
+    // parent) and with `cut`, so the hot path — a wake-up per message — polls one token, not
+    // two (at 5,000 connections each poll of a token's wait is a cache miss or two).
+    let woken = stop.child_token();
+    // Dropped in reverse order: `cut` is cancelled before `woken` wakes anyone, so a woken
+    // connection already sees the cut.
+    let _wake_when_dropped = woken.clone().drop_guard();
     let _cut_when_dropped = cut.clone().drop_guard();
     let result = loop {
         // Cancellation is checked first: once `stop` is cancelled, nothing more is accepted.
@@ -225,10 +232,13 @@ pub async fn serve_until(listener: TcpListener, stop: CancellationToken) -> io::
             None => break Ok(()),
             Some(Ok((stream, _peer))) => {
                 SERVED.with(|s| s.set(s.get() + 1));
-                let (stop, cut) = (stop.clone(), cut.clone());
+                let (woken, cut) = (woken.clone(), cut.clone());
                 connections.spawn(async move {
-                    let serving = echo(stream, Some(&stop));
-                    if let Some(Err(e)) = cut.run_until_cancelled(serving).await {
+                    let drain = Drain {
+                        woken: &woken,
+                        cut: &cut,
+                    };
+                    if let Err(e) = echo(stream, Some(drain)).await {
                         // Resets and broken pipes are a client's business, not ours.
                         if !matches!(e.kind(), ErrorKind::ConnectionReset | ErrorKind::BrokenPipe) {
                             eprintln!("echo: connection error: {e}");
@@ -254,29 +264,43 @@ pub async fn serve(stream: TcpStream) -> io::Result<()> {
     echo(stream, None).await
 }
 
-/// Echo until EOF or, once `stop` is cancelled, until the client is quiet for
-/// [`DRAIN_QUIET`]; a backlog being written back is always written whole first.
-async fn echo(mut stream: TcpStream, stop: Option<&CancellationToken>) -> io::Result<()> {
-    let mut stopping = pin!(stop.map(CancellationToken::cancelled));
+/// A connection's part in the drain: `woken` is cancelled when the drain starts (or at a
+/// cut), `cut` when the connection must end now (the server's future was dropped).
+#[derive(Clone, Copy)]
+struct Drain<'a> {
+    woken: &'a CancellationToken,
+    cut: &'a CancellationToken,
+}
+
+/// Echo until EOF or, once the drain starts, until the client is quiet for [`DRAIN_QUIET`];
+/// a backlog being written back is always written whole first, unless the server cuts.
+async fn echo(mut stream: TcpStream, drain: Option<Drain<'_>>) -> io::Result<()> {
+    let mut woken = pin!(drain.map(|d| d.woken.cancelled()));
+    let cut = drain.map(|d| d.cut);
     let mut draining = false;
     loop {
         if draining {
-            match timeout(DRAIN_QUIET, stream.readable()).await {
-                Err(_quiet) => return Ok(()),
-                Ok(ready) => ready?,
+            // Rare (once the drain started), so it may poll the cut token on every wake.
+            let quiet = until_cut(cut, timeout(DRAIN_QUIET, stream.readable())).await;
+            match quiet {
+                None | Some(Err(_)) => return Ok(()), // cut, or quiet for DRAIN_QUIET
+                Some(Ok(ready)) => ready?,
             }
         } else {
             let stopped = poll_fn(|cx| {
                 if let Poll::Ready(ready) = stream.poll_read_ready(cx) {
                     return Poll::Ready(ready.map(|()| false));
                 }
-                match stopping.as_mut().as_pin_mut() {
-                    Some(stopping) => stopping.poll(cx).map(|()| Ok(true)),
+                match woken.as_mut().as_pin_mut() {
+                    Some(woken) => woken.poll(cx).map(|()| Ok(true)),
                     None => Poll::Pending,
                 }
             })
             .await?;
             if stopped {
+                if cut.is_some_and(CancellationToken::is_cancelled) {
+                    return Ok(());
+                }
                 draining = true;
                 continue;
             }
@@ -307,8 +331,20 @@ async fn echo(mut stream: TcpStream, stop: Option<&CancellationToken>) -> io::Re
         match step {
             Step::Idle => {}
             Step::Eof => return Ok(()),
-            Step::Backlog(rest) => stream.write_all(&rest).await?,
+            // A slow reader's backlog: written whole, unless the server cuts meanwhile.
+            Step::Backlog(rest) => match until_cut(cut, stream.write_all(&rest)).await {
+                None => return Ok(()),
+                Some(written) => written?,
+            },
         }
+    }
+}
+
+/// `future`'s output, or `None` if `cut` (when there is one) is cancelled first.
+async fn until_cut<F: Future>(cut: Option<&CancellationToken>, future: F) -> Option<F::Output> {
+    match cut {
+        Some(cut) => cut.run_until_cancelled(future).await,
+        None => Some(future.await),
     }
 }
 

@@ -254,3 +254,49 @@ fn bad_drain_timeouts_are_rejected_and_good_ones_read() {
         assert!(err.contains("--drain-timeout"), "{err}");
     }
 }
+
+/// Dropping the serve future without a stop request (no drain) cuts every connection at
+/// once: an idle one and one mid-echo to a client that stopped reading both see the
+/// connection closed, whichever await each was in.
+#[test]
+fn dropping_the_serve_future_cuts_idle_and_busy_connections_without_a_drain() {
+    on_paused_time(async {
+        let (addr, stop, server) = start().await;
+        let mut idle = TcpStream::connect(addr).await.unwrap();
+        idle.write_all(b"ping").await.unwrap();
+        let mut back = [0u8; 4];
+        idle.read_exact(&mut back).await.unwrap();
+        // The busy one: writes far more than the buffers hold and never reads, so its
+        // connection task sits in the backlog write.
+        let (_rd, mut wr) = TcpStream::connect(addr).await.unwrap().into_split();
+        let stuck = corio::spawn(async move {
+            let chunk = vec![7u8; 64 * 1024];
+            while timeout(Duration::from_millis(100), wr.write_all(&chunk))
+                .await
+                .is_ok()
+            {}
+            wr
+        });
+        let wr = stuck.await.unwrap();
+        server.abort();
+        assert!(server.await.unwrap_err().is_cancelled());
+        assert!(!stop.is_cancelled(), "no drain was asked for");
+        let mut buf = [0u8; 16];
+        let n = timeout(Duration::from_secs(1), idle.read(&mut buf))
+            .await
+            .expect("the idle connection was not closed");
+        assert!(matches!(n, Ok(0) | Err(_)), "{n:?}");
+        // The server side is gone: a write into the busy connection fails soon.
+        let mut wr = wr;
+        let failed = timeout(Duration::from_secs(1), async {
+            loop {
+                if wr.write_all(&[1u8; 1024]).await.is_err() {
+                    break;
+                }
+                sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await;
+        assert!(failed.is_ok(), "the busy connection was not closed");
+    });
+}
