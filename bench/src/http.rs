@@ -25,6 +25,27 @@ pub fn split_requests(buf: &[u8]) -> (usize, usize) {
     (count, consumed)
 }
 
+/// The fixed-buffer servers' step (threads, tokio, smol: one 4 KiB buffer per connection):
+/// `buf[..*have]` holds what was read so far. Answer its complete requests into `out`
+/// (cleared first), keep the incomplete rest at the front of `buf`, and fail once a request
+/// head fills the whole buffer without ending.
+pub fn answer_buffered(buf: &mut [u8], have: &mut usize, out: &mut Vec<u8>) -> std::io::Result<()> {
+    let (requests, used) = split_requests(&buf[..*have]);
+    buf.copy_within(used..*have, 0);
+    *have -= used;
+    if *have == buf.len() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "request head too long",
+        ));
+    }
+    out.clear();
+    for _ in 0..requests {
+        out.extend_from_slice(RESPONSE);
+    }
+    Ok(())
+}
+
 /// Length of the first complete response in `buf` (head + `Content-Length` body), if all of
 /// it is there. `Err` when the head is complete but has no usable `Content-Length`.
 pub fn response_len(buf: &[u8]) -> Result<Option<usize>, &'static str> {
@@ -69,5 +90,27 @@ mod tests {
         assert_eq!(response_len(&RESPONSE[..RESPONSE.len() - 1]), Ok(None));
         assert_eq!(response_len(&RESPONSE[..10]), Ok(None));
         assert!(response_len(b"HTTP/1.1 200 OK\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn a_fixed_buffer_answers_whole_requests_and_keeps_the_rest() {
+        let mut buf = vec![0u8; 4096];
+        let mut out = Vec::new();
+        let mut input = REQUEST.repeat(2);
+        input.extend_from_slice(&REQUEST[..7]);
+        buf[..input.len()].copy_from_slice(&input);
+        let mut have = input.len();
+        answer_buffered(&mut buf, &mut have, &mut out).unwrap();
+        assert_eq!(out, RESPONSE.repeat(2));
+        assert_eq!(
+            &buf[..have],
+            &REQUEST[..7],
+            "the incomplete request moved to the front"
+        );
+        // A head that fills the buffer without ending is refused.
+        let mut full = vec![b'x'; 4096];
+        let mut have = full.len();
+        let err = answer_buffered(&mut full, &mut have, &mut out).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
     }
 }

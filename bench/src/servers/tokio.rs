@@ -71,19 +71,7 @@ pub(super) async fn connection(mut stream: TcpStream, workload: Workload) -> io:
                     return Ok(());
                 }
                 have += n;
-                let (requests, used) = http::split_requests(&buf[..have]);
-                buf.copy_within(used..have, 0);
-                have -= used;
-                if have == buf.len() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "request head too long",
-                    ));
-                }
-                out.clear();
-                for _ in 0..requests {
-                    out.extend_from_slice(http::RESPONSE);
-                }
+                http::answer_buffered(&mut buf, &mut have, &mut out)?;
                 stream.write_all(&out).await?;
             }
         }
