@@ -131,14 +131,17 @@ pub fn run(
     let control = Arc::new(Control::default());
     let threads = spec.worker_cpus.len().max(1);
     let mut workers = Vec::with_capacity(threads);
+    // Each worker's connections are numbered on from the previous worker's (for `Pace`).
+    let mut first = 0;
     for (i, cpus) in spec.worker_cpus.iter().cloned().enumerate() {
         let conns = spec.conns / threads + usize::from(i < spec.conns % threads);
         let (spec, control) = (spec.clone(), control.clone());
         let worker = std::thread::Builder::new()
             .name(format!("load-{i}"))
-            .spawn(move || worker(spec, conns, cpus, control))
+            .spawn(move || worker(spec, first..first + conns, cpus, control))
             .map_err(|e| LoadError::Failed(format!("cannot start a load thread: {e}")))?;
         workers.push(worker);
+        first += conns;
     }
     // Whatever happens below, the workers must stop before we return.
     let result = coordinate(spec, &control, probe);
@@ -233,10 +236,11 @@ struct Local {
     requests: Cell<u64>,
 }
 
-/// A worker thread: its own corio runtime driving `conns` connections. Returns its histogram.
+/// A worker thread: its own corio runtime driving connections number `indices` of
+/// `spec.conns`. Returns its histogram.
 fn worker(
     spec: LoadSpec,
-    conns: usize,
+    indices: std::ops::Range<usize>,
     cpus: Vec<usize>,
     control: Arc<Control>,
 ) -> Result<Histogram<u64>, String> {
@@ -254,17 +258,16 @@ fn worker(
     });
     rt.block_on(async {
         let control = &local.control;
+        let conns = indices.len();
         let mut spawned = 0;
         while spawned < conns && !control.stop.load(Relaxed) {
             let batch = CONNECT_BATCH.min(conns - spawned);
             let started = Rc::new(Cell::new(0usize));
             for k in 0..batch {
-                let pace = spec
-                    .rate
-                    .map(|rate| Pace::new(rate, spec.conns, spawned + k));
+                let index = indices.start + spawned + k;
                 corio::spawn(connection(
                     spec.clone(),
-                    pace,
+                    index,
                     local.clone(),
                     started.clone(),
                 ));
@@ -292,13 +295,9 @@ fn worker(
 }
 
 /// One connection: connect, one round trip to prove the server holds it, wait for go, then
-/// the closed loop. `started` counts this batch's connections that are up (or failed).
-async fn connection(
-    spec: LoadSpec,
-    mut pace: Option<Pace>,
-    local: Rc<Local>,
-    started: Rc<Cell<usize>>,
-) {
+/// the closed loop (paced under `--rate`; `index` places it in the schedule). `started`
+/// counts this batch's connections that are up (or failed).
+async fn connection(spec: LoadSpec, index: usize, local: Rc<Local>, started: Rc<Cell<usize>>) {
     let control = &local.control;
     let mut up = false;
     let result = async {
@@ -314,9 +313,9 @@ async fn connection(
         started.set(started.get() + 1);
         control.up.fetch_add(1, Relaxed);
         local.go.wait().await;
-        if let Some(pace) = &mut pace {
-            pace.start(Instant::now());
-        }
+        let mut pace = spec
+            .rate
+            .map(|rate| Pace::new(rate, spec.conns, index, Instant::now()));
         while !control.stop.load(Relaxed) {
             let t0 = match &mut pace {
                 Some(pace) => pace.next_send().await,
@@ -348,24 +347,18 @@ async fn connection(
 /// smooth, not a burst per interval.
 struct Pace {
     interval: Duration,
-    offset: Duration,
-    next: Option<Instant>,
+    /// The next scheduled send.
+    next: Instant,
 }
 
 impl Pace {
-    /// Connection `index` of `conns` sharing `rate` messages per second.
-    fn new(rate: f64, conns: usize, index: usize) -> Pace {
+    /// Connection `index` of `conns` sharing `rate` messages per second from `start`.
+    fn new(rate: f64, conns: usize, index: usize, start: Instant) -> Pace {
         let interval = Duration::from_secs_f64(conns as f64 / rate);
-        let offset = interval.mul_f64(index as f64 / conns as f64);
         Pace {
             interval,
-            offset,
-            next: None,
+            next: start + interval.mul_f64(index as f64 / conns as f64),
         }
-    }
-
-    fn start(&mut self, now: Instant) {
-        self.next = Some(now + self.offset);
     }
 
     /// Wait for the next scheduled send and return its scheduled time (the latency's
@@ -373,8 +366,8 @@ impl Pace {
     /// schedule does not move, so the lateness shows in the latency and the offered rate
     /// stays what was asked wherever the server keeps up.
     async fn next_send(&mut self) -> Instant {
-        let at = self.next.unwrap_or_else(Instant::now);
-        self.next = Some(at + self.interval);
+        let at = self.next;
+        self.next = at + self.interval;
         if at > Instant::now() {
             corio::time::sleep_until(at).await;
         }
@@ -425,11 +418,10 @@ mod tests {
     #[test]
     fn a_pace_staggers_connections_and_keeps_its_schedule() {
         // 4 connections sharing 400 msgs/s: each sends every 10 ms, the third 5 ms in.
-        let mut pace = Pace::new(400.0, 4, 2);
-        assert_eq!(pace.interval, Duration::from_millis(10));
-        assert_eq!(pace.offset, Duration::from_millis(5));
         let start = Instant::now();
-        pace.start(start);
+        let mut pace = Pace::new(400.0, 4, 2, start);
+        assert_eq!(pace.interval, Duration::from_millis(10));
+        assert_eq!(pace.next - start, Duration::from_millis(5));
         let sends: Vec<Instant> = corio::run(async {
             let mut sends = Vec::new();
             for _ in 0..3 {
