@@ -74,15 +74,15 @@ impl<T, S: Storage<T>> Put<'_, T, S> {
         let this = &mut *self;
         let item = &mut this.item;
         let slot = &mut this.slot;
+        let taken = |item: &mut Option<T>| item.take().expect("Put polled after completion");
         if slot.key().is_none() {
             let mut s = slot.host().0.state.borrow_mut();
             if s.can_insert_quietly() {
-                s.insert_quietly(item.take().expect("Put polled after completion"));
+                s.insert_quietly(taken(item));
                 return Poll::Ready(Ok(()));
             }
         }
         slot.host().0.update(|s, wake| {
-            let taken = |item: &mut Option<T>| item.take().expect("Put polled after completion");
             match slot.key() {
                 None if s.closed => Poll::Ready(Err(Closed(taken(item)))),
                 None if s.has_room_now() => {
