@@ -54,3 +54,23 @@ pub async fn tcp_pair() -> (corio::net::TcpStream, corio::net::TcpStream) {
     assert_eq!(peer, client.local_addr().unwrap());
     (client, server)
 }
+
+/// Stop a sharded example server and wait (at most 10 s: a hang guard) for `drained`, its
+/// `Shards::wait`: each shard's count of connections served, which must add up to `served`.
+pub async fn stop_and_drain_shards(
+    stop: &corio::sync::CancellationToken,
+    drained: impl Future<Output = std::io::Result<Vec<u64>>>,
+    served: usize,
+) -> Vec<u64> {
+    stop.cancel();
+    let per_shard = timeout(Duration::from_secs(10), drained)
+        .await
+        .expect("the shards did not drain")
+        .unwrap();
+    assert_eq!(
+        per_shard.iter().sum::<u64>(),
+        served as u64,
+        "{per_shard:?}"
+    );
+    per_shard
+}
